@@ -1,0 +1,45 @@
+# Two entry points do everything: `make explore` and `make test`.
+# Set-up is idempotent: each step leaves a stamp and reruns only when its inputs change.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+TORCH   := torch==2.13.0
+STAMP   := $(VENV)/.stamp
+PYTEST_ARGS ?=
+ITERATIONS ?= 40
+
+.PHONY: setup explore test test-fast bench lint clean
+
+setup: $(STAMP) bridges/node_modules/.stamp
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch first, pinned, so the CPU wheel on local disk satisfies every later requirement.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+bridges/node_modules/.stamp: bridges/package.json bridges/package-lock.json
+	cd bridges && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+explore: setup
+	$(BIN)/lifelong explore --iterations $(ITERATIONS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/library_bench.py --n 10000
+
+lint: setup
+	$(BIN)/ruff check lifelong tests benchmarks
+
+clean:
+	rm -rf $(VENV) bridges/node_modules

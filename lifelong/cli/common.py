@@ -1,0 +1,59 @@
+"""Pieces every command shares: the console, settings from flags, and actionable error exits."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from lifelong.config import ConfigError, Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="settings file (default: ./lifelong.toml if present)")
+]
+LibraryOption = Annotated[
+    Path | None, typer.Option("--library", help="skill library folder (default: settings.library_dir)")
+]
+
+
+def settings_from(config: Path | None = None, **overrides: Any) -> Settings:
+    return load_settings(config, **overrides)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print an actionable error (no traceback) and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def user_errors(*kinds: type[Exception]) -> Callable[[F], F]:
+    """Turn the listed exception types (and config errors) into a clean error exit."""
+    caught = (ConfigError, *kinds)
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except caught as exc:
+                fail(str(exc))
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def print_json(obj: Any) -> None:
+    """Machine-readable output goes to stdout alone, unstyled."""
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
