@@ -1,0 +1,380 @@
+"""The reward sandbox: LLM-written reward code is untrusted, so it is checked before it runs.
+
+Three gates, each rejecting with an exact reason that goes back to the LLM (and to the user of
+``lifelong train-robot --reward FILE.py``):
+
+1. **Format** (:func:`extract_code`): the reply must hold a ```python block (or be bare code).
+2. **Static** (:func:`check_source`): the AST is walked against an allowlist: imports only of
+   numpy, torch and math; no private or dunder attribute (``x.__class__``, ``torch._C``); no
+   attribute that reaches the file system, processes or code loading (``np.load``, ``torch.os``,
+   ``str.format``); only a small set of harmless builtins (no ``open``/``exec``/``eval``/
+   ``compile``/``getattr``/``globals``/``__import__``); no classes, async code or generators.
+3. **Dynamic** (:class:`SandboxedReward`): the code runs in a namespace whose ``__builtins__`` is
+   that small set, under a wall-clock limit for the module body, the first call and every later
+   call (a SIGALRM timer in the calling thread, which is the worker's main thread), and every
+   output is checked for type, shape [N], NaN and inf (``sim.call_reward``).
+
+This is a guard against the mistakes and naive escapes that LLM-written code makes, not a
+security boundary against a determined attacker: that role falls to the worker *process* each
+candidate trains in, which the parent kills when it overruns its deadline
+(:mod:`lifelong.robotics.eureka`).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+import re
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lifelong.robotics.sim import RewardShapeError, State, call_reward
+
+FUNCTION_NAME = "compute_reward"
+FILENAME = "<reward>"
+ALLOWED_MODULES = ("numpy", "torch", "math")
+FIRST_CALL_TIMEOUT_S = 10.0  # the first call may import torch submodules lazily
+CALL_TIMEOUT_S = 2.0  # one batched call of a sane reward takes microseconds
+
+SAFE_BUILTINS: dict[str, Any] = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs", "all", "any", "bool", "complex", "dict", "divmod", "enumerate", "filter", "float",
+        "frozenset", "hasattr", "int", "isinstance", "iter", "len", "list", "map", "max", "min",
+        "next", "pow", "range", "reversed", "round", "set", "slice", "sorted", "str", "sum",
+        "tuple", "zip", "True", "False", "None",
+        "ArithmeticError", "AssertionError", "Exception", "FloatingPointError", "IndexError",
+        "KeyError", "NotImplementedError", "OverflowError", "RuntimeError", "TypeError",
+        "ValueError", "ZeroDivisionError",
+    )
+}
+# Attributes that reach outside the computation: files, processes, code loading, thread settings.
+DENIED_ATTRIBUTES = frozenset(
+    """os sys subprocess shutil builtins importlib ctypes ctypeslib pickle socket inspect gc io
+    pathlib threading multiprocessing signal platform tempfile glob system popen spawn exec eval
+    compile load loads save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile
+    fromregex memmap open_memmap from_file dump dumps hub ops library utils cpp_extension package
+    serialization distributed backends f2py distutils testing lib npyio DataSource format
+    format_map set_num_threads set_num_interop_threads set_default_device""".split()
+)
+# Frame, code and traceback objects lead back to real globals (``gen.gi_frame.f_back.f_globals``).
+INTROSPECTION = re.compile(r"^(f|gi|co|cr|ag|tb|func)_")
+FORBIDDEN_NODES: dict[type, str] = {
+    ast.ClassDef: "class definitions are not allowed (write plain functions)",
+    ast.AsyncFunctionDef: "async functions are not allowed",
+    ast.Await: "await is not allowed",
+    ast.AsyncFor: "async for is not allowed",
+    ast.AsyncWith: "async with is not allowed",
+    ast.Yield: "generators (yield) are not allowed: return (reward, components)",
+    ast.YieldFrom: "generators (yield from) are not allowed",
+    ast.Global: "global statements are not allowed",
+    ast.Nonlocal: "nonlocal statements are not allowed",
+}
+
+CODE_BLOCK = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
+
+
+class RewardRejected(ValueError):
+    """A candidate broke a sandbox rule or failed at run time; ``reason`` goes back to the LLM.
+
+    ``rule`` is a short machine-readable tag (format, syntax, import, attribute, name, node,
+    signature, timeout, runtime, output) for statistics and tests.
+    """
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
+
+
+class RewardTimeout(Exception):
+    """Raised inside the candidate by the alarm handler: BaseException-like but catchable by us."""
+
+
+# --- gate 1: the reply format ---------------------------------------------------------------------
+
+
+def extract_code(reply: str) -> str:
+    """The reward code in an LLM reply: the ```python block defining ``compute_reward``.
+
+    Eureka's prompt asks for one fenced block; models add prose and sometimes several blocks, so
+    prefer a block that defines the function, then any python block, then bare code.
+    """
+    blocks = [(lang.lower(), body) for lang, body in CODE_BLOCK.findall(reply)]
+    python = [body for lang, body in blocks if lang in ("python", "py", "python3", "")]
+    for body in python:
+        if f"def {FUNCTION_NAME}" in body:
+            return body.strip("\n")
+    if python:
+        return python[0].strip("\n")
+    stripped = reply.strip()
+    if not blocks and re.match(r"^(import |from |def )", stripped):
+        return stripped
+    raise RewardRejected(
+        "format",
+        "the reply has no ```python code block. Reply with exactly one ```python block that "
+        f"defines {FUNCTION_NAME}(state) and returns (reward, {{component_name: array}}).",
+    )
+
+
+# --- gate 2: the static allowlist ----------------------------------------------------------------
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names the code itself binds (assignments, arguments, functions, imports, loop targets)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _check_import(node: ast.Import | ast.ImportFrom) -> str | None:
+    if isinstance(node, ast.ImportFrom):
+        if node.level:
+            return "relative imports are not allowed"
+        modules = [node.module or ""]
+        for alias in node.names:
+            if alias.name == "*":
+                return f"'from {node.module} import *' is not allowed; import the names you use"
+            if alias.name.startswith("_") or alias.name in DENIED_ATTRIBUTES:
+                return f"importing {alias.name!r} from {node.module!r} is not allowed"
+    else:
+        modules = [alias.name for alias in node.names]
+    for module in modules:
+        parts = module.split(".")
+        if parts[0] not in ALLOWED_MODULES:
+            return f"import of {module!r} is not allowed (only {', '.join(ALLOWED_MODULES)})"
+        bad = [p for p in parts[1:] if p.startswith("_") or p in DENIED_ATTRIBUTES]
+        if bad:
+            return f"import of {module!r} is not allowed ({bad[0]!r} is off limits)"
+    return None
+
+
+def _violation(node: ast.AST, bound: set[str]) -> tuple[str, str] | None:
+    """(rule, message) for the first rule ``node`` breaks, or None."""
+    if type(node) in FORBIDDEN_NODES:
+        return "node", FORBIDDEN_NODES[type(node)]
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        message = _check_import(node)
+        return ("import", message) if message else None
+    if isinstance(node, ast.Attribute):
+        if node.attr.startswith("_"):
+            kind = "dunder" if node.attr.startswith("__") else "private"
+            return "attribute", f"access to the {kind} attribute '.{node.attr}' is not allowed"
+        if node.attr in DENIED_ATTRIBUTES or INTROSPECTION.match(node.attr):
+            return "attribute", f"the attribute '.{node.attr}' is not allowed in reward code"
+    if isinstance(node, ast.Name):
+        if node.id.startswith("__"):
+            return "name", f"the name {node.id!r} is not allowed"
+        if isinstance(node.ctx, ast.Load) and node.id not in bound and node.id not in SAFE_BUILTINS:
+            if hasattr(builtins, node.id):
+                return "name", f"the builtin {node.id!r} is not allowed in reward code"
+    if isinstance(node, ast.FunctionDef | ast.arg):
+        name = node.name if isinstance(node, ast.FunctionDef) else node.arg
+        if name.startswith("__"):
+            return "name", f"the name {name!r} is not allowed"
+    return None
+
+
+def check_source(code: str) -> ast.Module:
+    """Parse ``code`` and enforce the allowlist; returns the tree or raises :class:`RewardRejected`."""
+    try:
+        tree = ast.parse(code, filename=FILENAME)
+    except SyntaxError as exc:
+        raise RewardRejected("syntax", f"line {exc.lineno}: syntax error: {exc.msg}") from None
+    bound = _bound_names(tree)
+    for node in ast.walk(tree):
+        found = _violation(node, bound)
+        if found:
+            rule, message = found
+            raise RewardRejected(rule, f"line {getattr(node, 'lineno', '?')}: {message}")
+    functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if FUNCTION_NAME not in functions:
+        defined = f" (it defines: {', '.join(functions)})" if functions else ""
+        raise RewardRejected(
+            "signature", f"the code must define a top-level function {FUNCTION_NAME}(state){defined}"
+        )
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == FUNCTION_NAME)
+    required = len(fn.args.posonlyargs) + len(fn.args.args) - len(fn.args.defaults)
+    if required > 1 or (required == 0 and not (fn.args.args or fn.args.vararg)):
+        raise RewardRejected(
+            "signature",
+            f"line {fn.lineno}: {FUNCTION_NAME} must take exactly one argument, the state dict",
+        )
+    return tree
+
+
+# --- gate 3: running it -------------------------------------------------------------------------
+
+
+def _guarded_import(name: str, globals: Any = None, locals: Any = None,  # noqa: A002
+                    fromlist: Any = (), level: int = 0) -> Any:
+    """``__import__`` for the sandbox: the static check already vetted names; this re-checks."""
+    if level or name.split(".")[0] not in ALLOWED_MODULES:
+        raise ImportError(f"import of {name!r} is not allowed")
+    return __import__(name, globals, locals, fromlist, level)
+
+
+def _noop_print(*args: Any, **kwargs: Any) -> None:
+    """Candidates may leave debug prints; they must not flood the worker's output."""
+
+
+def sandbox_builtins() -> dict[str, Any]:
+    return {**SAFE_BUILTINS, "__import__": _guarded_import, "print": _noop_print}
+
+
+@contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Raise :class:`RewardTimeout` in this thread after ``seconds`` of wall time.
+
+    Uses SIGALRM, so it only works in the main thread (where training workers run the reward);
+    elsewhere it is a no-op and the parent's per-candidate deadline is the limit. An outer
+    ITIMER_REAL (pytest-timeout's, say) is saved and restored.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise RewardTimeout(f"{what} did not finish within {seconds:g} s (infinite loop?)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            left = outer_left - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+
+
+def _candidate_line(exc: BaseException) -> str:
+    """'line N: ' of the innermost frame inside the candidate's code, if any."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == FILENAME]
+    return f"line {frames[-1].lineno}: " if frames else ""
+
+
+class StateView(dict):
+    """The state as the candidate sees it: a missing field names the fields that exist."""
+
+    def __missing__(self, key: Any) -> Any:
+        raise KeyError(f"state has no field {key!r}; fields: {', '.join(sorted(self))}")
+
+
+class SandboxedReward:
+    """A vetted reward: call it with a state; returns normalised (reward[N], {name: [N]}).
+
+    Every failure is a :class:`RewardRejected` whose reason points at the candidate's line.
+    ``calls`` counts successful calls (so the first-call limit applies once).
+    """
+
+    def __init__(self, code: str, call_timeout_s: float = CALL_TIMEOUT_S,
+                 first_call_timeout_s: float = FIRST_CALL_TIMEOUT_S) -> None:
+        tree = check_source(code)
+        self.code = code
+        self.call_timeout_s = call_timeout_s
+        self.first_call_timeout_s = first_call_timeout_s
+        self.calls = 0
+        namespace: dict[str, Any] = {"__builtins__": sandbox_builtins(), "__name__": "reward"}
+        self._run("the module body", lambda: exec(compile(tree, FILENAME, "exec"), namespace),
+                  first_call_timeout_s)
+        self.fn = namespace[FUNCTION_NAME]
+
+    def _run(self, what: str, thunk: Any, timeout: float | None) -> Any:
+        try:
+            with time_limit(timeout, what):
+                return thunk()
+        except RewardTimeout as exc:
+            raise RewardRejected("timeout", f"{_candidate_line(exc)}{exc}") from None
+        except RewardShapeError as exc:
+            raise RewardRejected("output", f"{what}: {exc}") from None
+        except RewardRejected:
+            raise
+        except Exception as exc:  # anything the candidate raises is its failure, reported exactly
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise RewardRejected(
+                "runtime", f"{_candidate_line(exc)}{type(exc).__name__}: {message} (in {what})"
+            ) from None
+
+    def __call__(self, state: State) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        n = len(next(iter(state.values()))) if state else 0
+        first = self.calls == 0
+        timeout = self.first_call_timeout_s if first else self.call_timeout_s
+        what = f"{FUNCTION_NAME} (call {self.calls + 1})"
+        with np.errstate(all="ignore"):  # NaN/inf are caught on the output with a clear message
+            out = self._run(what, lambda: self.fn(StateView(state)), timeout)
+        self._check_finite(out, what)
+        result = self._run(what, lambda: call_reward(lambda _: out, state, n), None)
+        self.calls += 1
+        return result
+
+    @staticmethod
+    def _check_finite(out: Any, what: str) -> None:
+        """Name the outputs that hold NaN or inf (call_reward only says that one does)."""
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
+            return  # call_reward reports the wrong structure
+        named = {"reward": out[0], **{f"component {k!r}": v for k, v in out[1].items()}}
+        problems = []
+        for name, value in named.items():
+            try:
+                arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value,
+                                 dtype=np.float64)
+            except (TypeError, ValueError):
+                continue  # not numeric: call_reward reports it
+            nan, inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+            if nan or inf:
+                kinds = " and ".join(k for k, c in (("NaN", nan), ("inf", inf)) if c)
+                problems.append(f"{name} has {kinds} ({nan + inf} of {arr.size} values)")
+        if problems:
+            raise RewardRejected("output", f"{what} returned non-finite values: {'; '.join(problems)}"
+                                 ". Guard divisions, logs and square roots (e.g. np.clip, + 1e-8).")
+
+
+def load_reward(text: str, **limits: float) -> SandboxedReward:
+    """From an LLM reply or a plain source file to a callable reward (raises RewardRejected)."""
+    return SandboxedReward(extract_code(text), **limits)
+
+
+def load_reward_file(path: Path | str, **limits: float) -> SandboxedReward:
+    """``--reward FILE.py``: the file must pass the same sandbox as LLM-written code."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise RewardRejected("format", f"cannot read reward file {path}: {exc.strerror}") from None
+    try:
+        return SandboxedReward(text, **limits)
+    except RewardRejected as exc:
+        raise RewardRejected(exc.rule, f"{path}: {exc.reason}") from None
+
+
+def probe(reward: SandboxedReward, state: State) -> dict[str, Any]:
+    """Call a fresh reward once on ``state`` (the first call, under the first-call limit).
+
+    Returns a summary (component names and the reward's scale) for logs; raises RewardRejected.
+    """
+    value, components = reward(state)
+    return {"components": sorted(components), "reward_mean": float(np.mean(value)),
+            "reward_abs_max": float(np.max(np.abs(value))) if len(value) else 0.0,
+            "finite": bool(math.isfinite(float(np.sum(value))))}
