@@ -44,10 +44,12 @@ def resolve_model(name: str) -> str:
     return name
 
 
+_LOADED: dict[tuple[str, str], object] = {}  # one copy of each model per process
+_LOAD_LOCK = threading.Lock()
+
+
 class Embedder:
     """Normalised sentence embeddings (cosine similarity = dot product)."""
-
-    _load_lock = threading.Lock()
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
         self.name = model
@@ -61,9 +63,12 @@ class Embedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        with self._load_lock:
+        with _LOAD_LOCK:
+            if (path, self.device) in _LOADED:
+                return _LOADED[(path, self.device)]
             try:
-                return SentenceTransformer(path, device=self.device)
+                model = _LOADED[(path, self.device)] = SentenceTransformer(path, device=self.device)
+                return model
             except Exception as exc:  # hub/IO/format errors all mean the same to the user
                 raise EmbedderUnavailable(
                     f"cannot load embedding model {self.name!r} ({exc}). Use the default "
@@ -72,7 +77,7 @@ class Embedder:
 
     @cached_property
     def dim(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension())
+        return int(self._model.get_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Embeddings as float32 [len(texts), dim], L2-normalised."""

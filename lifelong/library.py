@@ -242,11 +242,13 @@ class SkillLibrary:
         wanted = {"embedder": self.embedder.name, "dim": self.embedder.dim}
         if meta_path.exists() and self._read_json(meta_path) != wanted:
             log.warning("index was built with %s; rebuilding for %s", self._read_json(meta_path), wanted)
+            self._release_client()
             shutil.rmtree(self.index_dir)
         try:
             collection = self._create_collection(chromadb)
         except Exception as exc:  # chromadb raises many types for a damaged folder
             log.warning("skill index in %s is unreadable (%s); rebuilding it from the files", self.index_dir, exc)
+            self._forget_broken_system()
             shutil.rmtree(self.index_dir, ignore_errors=True)
             collection = self._create_collection(chromadb)
         atomic_write_json(meta_path, wanted)
@@ -256,14 +258,32 @@ class SkillLibrary:
         from chromadb.config import Settings as ChromaSettings
 
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(
+        self._client = chromadb.PersistentClient(
             path=str(self.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
         )
-        collection = client.get_or_create_collection(
-            COLLECTION, configuration={"hnsw": HNSW}, embedding_function=None
-        )
-        collection.count()  # touch the segment so a damaged folder fails here, not later
+        try:
+            collection = self._client.get_or_create_collection(
+                COLLECTION, configuration={"hnsw": HNSW}, embedding_function=None
+            )
+            collection.count()  # touch the segment so a damaged folder fails here, not later
+        except Exception:
+            self._release_client()
+            raise
         return collection
+
+    def _forget_broken_system(self) -> None:
+        """chromadb 1.5 leaves a half-started system cached for a path whose database failed to
+        open, and hands it to the next client of that path; drop it so the rebuild starts clean."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(self.index_dir), None)
+
+    def _release_client(self) -> None:
+        """chromadb shares one system per path within a process; release ours so a rebuilt
+        folder is opened afresh instead of through stale file handles."""
+        client, self._client = getattr(self, "_client", None), None
+        if client is not None:
+            client.close()
 
     @staticmethod
     def _read_json(path: Path) -> Any:
@@ -301,8 +321,7 @@ class SkillLibrary:
 
     def rebuild(self) -> int:
         """Recreate the index from the files; returns the number of skills indexed."""
-        self.__dict__.pop("_collection", None)
-        self._index_open = False
+        self.close()
         shutil.rmtree(self.index_dir, ignore_errors=True)
         return self._collection.count()
 
@@ -314,6 +333,7 @@ class SkillLibrary:
         """Release the index (chromadb keeps files open); the library stays usable."""
         self.__dict__.pop("_collection", None)
         self._index_open = False
+        self._release_client()
 
     # ---- retrieval ------------------------------------------------------------------------
 

@@ -238,6 +238,8 @@ def _read_agent_skills(src: Path) -> list[Pending]:
         if not blocks:
             raise ImportRefused(f"{skill_md}: no fenced code block with the skill's code")
         lang, code = blocks[-1]
+        siblings = sorted(skill_md.parent.glob("code.*"))
+        code = siblings[0].read_text() if siblings else code  # exact bytes when we exported it
         kind = meta.get("kind") or ("minecraft-program" if lang in ("js", "javascript") else "reward-function")
         if kind not in KINDS:
             raise ImportRefused(f"{skill_md}: kind {kind!r} is not one of {', '.join(KINDS)}")

@@ -7,8 +7,8 @@ Two users need an LLM endpoint that is not a language model:
 * the offline planner back end, which answers prompts with a Python callable.
 
 Both plug a *responder* into :class:`ChatServer`. A responder gets the request body (a dict with
-``model``, ``messages``, ``n``, ...) and returns what to send: a string (one choice), a list of
-strings (the ``n`` choices), or a :class:`Fault`.
+``model``, ``messages``, ``n``, ...) and returns what to send: a string (used for every one of the
+``n`` choices), a list of strings (exactly these choices), or a :class:`Fault`.
 """
 
 from __future__ import annotations
@@ -134,11 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_raw(200, reply.raw.encode())
                 return
             reply = reply.then if reply.then is not None else ""
-        contents = [reply] if isinstance(reply, str) else list(reply)
         n = int(request.get("n") or 1)
-        if len(contents) < n:  # a single scripted reply answers every sample
-            contents = (contents * n)[:n]
-        self._send_json(200, completion_body(request, contents[:n]))
+        # A string answers every sample; a list is exactly the choices sent (fewer than n
+        # imitates servers such as Ollama that ignore `n`).
+        contents = [reply] * n if isinstance(reply, str) else list(reply)[:n]
+        self._send_json(200, completion_body(request, contents))
 
     def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self._send_raw(status, json.dumps(body).encode(), headers)
