@@ -61,7 +61,11 @@ class Embedder:
         # No hub is reachable on these machines: fail fast instead of waiting on the network.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars would litter every command
 
         with _LOAD_LOCK:
             if (path, self.device) in _LOADED:

@@ -1,0 +1,170 @@
+"""Skill-library speed and retrieval quality at scale.
+
+    python benchmarks/library_bench.py --n 10000 --json
+
+Builds a library of N skills with realistic, varied descriptions (Minecraft programs and robot
+rewards), then reports:
+
+* ``embed_ms_per_description``: sentence-transformers, batched, on this machine;
+* ``add_per_s``: ``SkillLibrary.add`` throughput (files written atomically) and ``index_per_s``
+  for indexing them into chromadb (embeddings precomputed, so this is chroma's own cost);
+* ``p50_ms`` / ``p95_ms``: a top-5 index query (the query embedding precomputed: that part is
+  ``embed_query_ms``, reported separately), and ``search_p50_ms`` for the whole
+  ``SkillLibrary.search`` call including the embedding and reading the records;
+* ``recall_at_5``: against exact brute-force cosine search over the same embeddings.
+
+The peer for recall is exact search (numpy), measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lifelong.embeddings import Embedder  # noqa: E402
+from lifelong.library import HNSW, SkillLibrary  # noqa: E402
+
+MC_DATA = ROOT / "bridges/node_modules/minecraft-data/minecraft-data/data/pc/1.21.1/items.json"
+VERBS = ["Mine", "Craft", "Smelt", "Collect", "Kill", "Cook", "Equip", "Deposit", "Find", "Trade for"]
+PLACES = ["near the spawn point", "in a cave", "on the surface", "in a birch forest", "by the river",
+          "in the desert", "underground below y=16", "in a snowy taiga", "on a mountain", "at night"]
+METHODS = ["using a stone pickaxe", "with bare hands", "after crafting a crafting table",
+           "with an iron sword", "by exploring until it is found", "using the furnace with coal",
+           "by pathfinding to the nearest block", "while avoiding lava", "from a chest",
+           "after placing a torch"]
+ROBOTS = ["Ant", "HalfCheetah", "Hopper", "Walker2d", "Humanoid", "Swimmer", "Reacher", "Pusher"]
+GOALS = ["run forward as fast as possible", "run backwards", "jump as high as possible",
+         "perform a backflip", "stay upright while standing still", "turn in place",
+         "move sideways", "balance on one leg", "reach the target with the fingertip",
+         "push the object to the goal"]
+
+
+def items() -> list[str]:
+    if MC_DATA.exists():
+        return [i["name"].replace("_", " ") for i in json.loads(MC_DATA.read_text())]
+    return [f"item {i}" for i in range(1300)]
+
+
+def descriptions(n: int, rng: random.Random) -> list[str]:
+    names, out, seen = items(), [], set()
+    while len(out) < n:
+        if rng.random() < 0.85:
+            verb, item = rng.choice(VERBS), rng.choice(names)
+            count = rng.choice([1, 2, 3, 4, 8, 16, 32])
+            text = (f"{verb} {count} {item} {rng.choice(PLACES)} {rng.choice(METHODS)}. "
+                    f"The function first checks the inventory for {rng.choice(names)}, "
+                    f"then {rng.choice(METHODS)}.")
+        else:
+            text = (f"Reward function for {rng.choice(ROBOTS)} to {rng.choice(GOALS)}, "
+                    f"with a penalty on {rng.choice(['control cost', 'contact forces', 'falling'])} "
+                    f"and a bonus for {rng.choice(GOALS)}.")
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
+class PrecomputedEmbedder(Embedder):
+    """The real model, with the benchmark's texts embedded once up front."""
+
+    def __init__(self, table: dict[str, np.ndarray]) -> None:
+        super().__init__()
+        self.table = table
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        missing = [t for t in texts if t not in self.table]
+        if missing:
+            for text, vec in zip(missing, super().encode(missing), strict=True):
+                self.table[text] = vec
+        return np.stack([self.table[t] for t in texts]) if texts else super().encode([])
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def run(n: int, queries: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    texts = descriptions(n, rng)
+    query_texts = [t.split(".")[0].replace("Mine", "Get").replace("Craft", "Make") for t in rng.sample(texts, queries)]
+    record_texts = [f"{t}\n{t[:40]}".strip() for t in texts]  # what a record embeds: description + task
+    base = Embedder()
+    base.encode(["warm up"])
+    t0 = time.perf_counter()
+    vectors = base.encode(record_texts, batch_size=128)
+    embed_s = time.perf_counter() - t0
+    qvecs = base.encode(query_texts)
+    single = []
+    for text in query_texts[:50]:
+        t = time.perf_counter()
+        base.encode([text])
+        single.append((time.perf_counter() - t) * 1000)
+
+    embedder = PrecomputedEmbedder(dict(zip(record_texts, vectors, strict=True)))
+    matrix = vectors
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = SkillLibrary(Path(tmp) / "lib", embedder=embedder)
+        t0 = time.perf_counter()
+        for i, text in enumerate(texts):
+            lib.add(f"skill_{i}", f"async function skill_{i}(bot) {{}}", description=text, task=text[:40])
+        add_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lib.check_index()  # indexes every skill (embeddings already computed)
+        index_s = time.perf_counter() - t0
+        collection = lib._collection
+        latencies, hits = [], 0
+        for qv in qvecs:
+            t = time.perf_counter()
+            got = collection.query(query_embeddings=qv[None, :], n_results=5, include=[])["ids"][0]
+            latencies.append((time.perf_counter() - t) * 1000)
+            exact = {f"skill_{j}" for j in np.argsort(-(matrix @ qv))[:5]}
+            hits += len(exact & set(got))
+        search = []
+        for text in query_texts[:100]:
+            t = time.perf_counter()
+            lib.search(text, k=5)
+            search.append((time.perf_counter() - t) * 1000)
+        lib.close()
+    return {
+        "n": n,
+        "queries": queries,
+        "hnsw": HNSW,
+        "embed_ms_per_description": round(embed_s * 1000 / n, 3),
+        "embed_query_ms": round(statistics.median(single), 2),
+        "add_per_s": round(n / add_s, 1),
+        "index_per_s": round(n / index_s, 1),
+        "p50_ms": round(percentile(latencies, 50), 3),
+        "p95_ms": round(percentile(latencies, 95), 3),
+        "search_p50_ms": round(percentile(search, 50), 2),
+        "recall_at_5": round(hits / (5 * len(qvecs)), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    result = run(args.n, args.queries, args.seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>26}: {value}")
+
+
+if __name__ == "__main__":
+    main()
