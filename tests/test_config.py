@@ -52,3 +52,11 @@ def test_missing_explicit_file():
 def test_unknown_role():
     with pytest.raises(ConfigError, match="roles are"):
         load_settings().llm.model_for("poet")
+
+
+def test_common_llm_flags_override_every_role():
+    from lifelong.cli.common import settings_with_llm
+
+    s = settings_with_llm(llm_url="http://127.0.0.1:1/v1", model="qwen", budget_usd=3.0)
+    assert s.llm.base_url == "http://127.0.0.1:1/v1" and s.llm.budget_usd == 3.0
+    assert {s.llm.model_for(r) for r in ("curriculum", "action", "critic", "reward")} == {"qwen"}

@@ -19,5 +19,13 @@ app.add_typer(skills.app, name="skills")
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: library warnings (an index rebuilt, ...) print via rich."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    from lifelong.cli.common import err_console
+
+    handler = RichHandler(console=err_console, show_time=False, show_path=False)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
     app()

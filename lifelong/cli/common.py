@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from lifelong.config import ConfigError, Settings, load_settings
+from lifelong.config import ROLES, ConfigError, Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,8 +27,38 @@ LibraryOption = Annotated[
 ]
 
 
+LLMUrlOption = Annotated[
+    str | None,
+    typer.Option("--llm-url", help="OpenAI-compatible endpoint (overrides llm.base_url)"),
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", help="use this model for every LLM role")
+]
+BudgetUSDOption = Annotated[
+    float | None, typer.Option("--budget-usd", help="stop (resumably) after spending this much")
+]
+
+
 def settings_from(config: Path | None = None, **overrides: Any) -> Settings:
     return load_settings(config, **overrides)
+
+
+def settings_with_llm(
+    config: Path | None = None,
+    llm_url: str | None = None,
+    model: str | None = None,
+    budget_usd: float | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings with the common LLM flags applied (each None leaves the configured value)."""
+    llm: dict[str, Any] = {}
+    if llm_url:
+        llm["base_url"] = llm_url
+    if model:
+        llm["models"] = {role: model for role in ROLES}
+    if budget_usd is not None:
+        llm["budget_usd"] = budget_usd
+    return load_settings(config, **({"llm": llm} if llm else {}), **overrides)
 
 
 def fail(message: str, code: int = 2) -> None:
