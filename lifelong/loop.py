@@ -134,7 +134,8 @@ class Loop:
 
     def _run_task(self, task: Task, attempts: list[Attempt], iterations: int) -> None:
         first_round = len({a.round for a in attempts})
-        for rnd in range(first_round, self.rounds):
+        already_done = self.stop_on_success and any(a.success for a in attempts)
+        for rnd in range(first_round, 0 if already_done else self.rounds):  # resumed after a success
             if self.state.iteration >= iterations:
                 return  # out of iterations mid-task: the checkpoint keeps it for --resume
             candidates = self.world.write(task, attempts)

@@ -1,0 +1,190 @@
+"""Minecraft as a :class:`lifelong.loop.World`: Voyager's four agents around the bot.
+
+propose  -> the curriculum (automatic or static) looks at the last observation;
+write    -> the action agent writes one program, with retrieved skills in its prompt;
+verify   -> the program runs on the bot (``MinecraftEnv.step``) with exactly the skills it calls,
+            then the critic judges it (inventory difference, or the LLM critic);
+store    -> the skill manager describes it and adds it to the library.
+
+Every round logs a ``step`` event (inventory, position, new items, verdict) from which
+:mod:`lifelong.minecraft.metrics` computes the report, and the world's state (curriculum memory,
+metrics, the last observation) goes into the loop's checkpoint. On ``--resume`` the bot gets its
+checkpointed inventory and position back (a hard reset); the server keeps the world itself.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from lifelong.library import SkillLibrary, find_calls
+from lifelong.loop import Attempt, Task
+from lifelong.minecraft.action import ActionAgent
+from lifelong.minecraft.critic import Critic
+from lifelong.minecraft.describe import SkillManager
+from lifelong.minecraft.metrics import Tracker
+from lifelong.runs import RunDir
+
+
+class Env(Protocol):
+    """What the world needs of :class:`lifelong.minecraft.env.MinecraftEnv`."""
+
+    def reset(self, seed: int | None = None, inventory: dict[str, int] | None = None,
+              position: dict[str, float] | None = None, mode: str = "hard") -> dict[str, Any]: ...
+
+    def step(self, code: str, skills: Any = None) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+def error_text(obs: dict[str, Any]) -> str | None:
+    """The program's error as one string (the env reports a dict with message and line)."""
+    err = obs.get("error")
+    if not err:
+        return None
+    if isinstance(err, dict):
+        return str(err.get("message") or err.get("type") or err)
+    return str(err)
+
+
+class MinecraftWorld:
+    """The Minecraft world for :class:`lifelong.loop.Loop`."""
+
+    def __init__(self, env: Env, curriculum: Any, action: ActionAgent, critic: Critic,
+                 skills: SkillManager, library: SkillLibrary, run: RunDir, seed: int = 0,
+                 on_step: Any = None) -> None:
+        self.env = env
+        self.curriculum = curriculum
+        self.action = action
+        self.critic = critic
+        self.skills = skills
+        self.library = library
+        self.run = run
+        self.seed = seed
+        self.on_step = on_step or (lambda record: None)
+        self.obs: dict[str, Any] = {}
+        self.tracker = Tracker()
+        self.iteration = 0
+        self.started = False
+        self._restore: dict[str, Any] = {}
+        self._unusable: dict[str, str] = {}
+        self.timings: dict[str, float] = {"write_s": 0.0, "env_s": 0.0, "overhead_s": 0.0}
+
+    # ---- World protocol ------------------------------------------------------------------
+
+    def propose(self) -> Task | None:
+        self._start()
+        return self.curriculum.propose(self.obs)
+
+    def write(self, task: Task, history: list[Attempt]) -> list[str]:
+        self._start()
+        t0 = time.perf_counter()
+        retrieved = self.action.retrieve(task.name, task.context)
+        last = history[-1].evidence if history else None
+        reply, problem, _calls = self.action.write(task.name, task.context, self.obs, retrieved, last)
+        self.timings["write_s"] += time.perf_counter() - t0
+        if reply is None:
+            key = f"// unusable reply #{len(history)}: {problem}"
+            self._unusable[key] = problem
+            return [key]
+        return [reply.code]
+
+    def verify(self, task: Task, candidates: list[str], round: int) -> list[Attempt]:
+        return [self._verify_one(task, code, round) for code in candidates]
+
+    def store(self, task: Task, best: Attempt) -> str | None:
+        skill = self.skills.add(task.name, best.candidate, best.evidence["main"], evidence={
+            "task": task.name, "run": str(self.run.path), "iteration": best.evidence.get("iteration"),
+            "round": best.round, "inventory_before": best.evidence.get("inventory_before"),
+            "inventory_after": best.evidence.get("inventory"), "critic": best.evidence.get("method"),
+        })
+        self.run.log("skill_stored", name=skill.name, version=skill.version, calls=skill.calls)
+        return skill.name
+
+    def finish(self, task: Task, best: Attempt | None) -> None:
+        self.curriculum.record(task.name, bool(best and best.success))
+
+    def state_dict(self) -> dict[str, Any]:
+        keep = ("inventory", "position", "equipment", "inventory_slots_used", "voxels", "blocks_seen",
+                "entities", "biome", "time_of_day", "health", "food", "chests")
+        return {
+            "curriculum": self.curriculum.state_dict(),
+            "tracker": self.tracker.state_dict(),
+            "iteration": self.iteration,
+            "obs": {k: self.obs[k] for k in keep if k in self.obs},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.curriculum.load_state_dict(state["curriculum"])
+        self.tracker.load_state_dict(state["tracker"])
+        self.iteration = int(state["iteration"])
+        self.obs = dict(state.get("obs") or {})
+        self._restore = {"inventory": self.obs.get("inventory") or {}, "position": self.obs.get("position")}
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Reset the bot once per process: empty on a new run, as checkpointed on a resumed one."""
+        if self.started:
+            return
+        obs = self.env.reset(seed=self.seed, inventory=self._restore.get("inventory") or {},
+                             position=self._restore.get("position"), mode="hard")
+        self.obs = obs or self.obs
+        self.started = True
+        self.tracker.update(self.iteration, self.obs.get("inventory") or {}, self.obs.get("position"))
+
+    def _skills_for(self, code: str, main: str) -> list[dict[str, str]]:
+        """Exactly the library skills the program calls, with their callees (issue 4's runner)."""
+        names = find_calls(code, self.library.names(), own_name=main)
+        skills = self.library.with_callees([self.library.get(n) for n in names])
+        return [{"name": s.name, "code": self.library.code(s.name)} for s in skills]
+
+    def _verify_one(self, task: Task, code: str, round: int) -> Attempt:
+        before = self.obs
+        t0 = time.perf_counter()
+        evidence: dict[str, Any] = {"inventory_before": before.get("inventory") or {}}
+        if code in self._unusable:
+            problem = self._unusable.pop(code)
+            critique = f"The reply could not be used: {problem}"
+            evidence.update(code="", error=critique, chat=[], critique=critique, method="parse",
+                            main=None, inventory=before.get("inventory") or {})
+            success = False
+            env_s = 0.0
+        else:
+            from lifelong.minecraft.action import top_level_async_functions
+
+            main = top_level_async_functions(code)[-1][0]
+            skills = self._skills_for(code, main)
+            t_env = time.perf_counter()
+            obs = self.env.step(code, skills)
+            env_s = time.perf_counter() - t_env
+            self.obs = obs
+            error = error_text(obs)
+            verdict = self.critic.judge(task.name, task.context, before, obs, error)
+            success = verdict.success
+            evidence.update(code=code, error=error or "", chat=list(obs.get("chat") or []),
+                            critique=verdict.critique, method=verdict.method, main=main,
+                            inventory=obs.get("inventory") or {}, calls=[s["name"] for s in skills])
+            for name in evidence["calls"]:
+                if name in self.library:
+                    self.library.record_use(name, success)
+        self.iteration += 1
+        evidence["iteration"] = self.iteration
+        new_items = self.tracker.update(self.iteration, self.obs.get("inventory") or {}, self.obs.get("position"))
+        record = self.run.log(
+            "step", iteration=self.iteration, task=task.name, round=round, success=success,
+            inventory=self.obs.get("inventory") or {}, position=self.obs.get("position"),
+            new_items=new_items, error=evidence["error"], critique=evidence["critique"],
+            method=evidence["method"], calls=evidence.get("calls", []),
+            milestones=dict(self.tracker.milestones), env_s=round_s(env_s),
+        )
+        self.timings["env_s"] += env_s
+        self.timings["overhead_s"] += time.perf_counter() - t0 - env_s
+        self.on_step(record)
+        feedback = evidence["critique"] or evidence["error"]
+        return Attempt(candidate=code if evidence["main"] else "", success=success,
+                       score=1.0 if success else 0.0, feedback=feedback, evidence=evidence, round=round)
+
+
+def round_s(x: float) -> float:
+    return round(x, 3)
