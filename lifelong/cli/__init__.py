@@ -12,8 +12,10 @@ app = typer.Typer(
 )
 
 # --- command registration: one line per command group (keep this block sorted) ---
+from lifelong.cli import server  # noqa: E402
 from lifelong.cli import skills  # noqa: E402
 
+app.add_typer(server.app, name="server")
 app.add_typer(skills.app, name="skills")
 # --- end of command registration ---
 
