@@ -1,0 +1,176 @@
+// The one JS entry Python drives (lifelong/minecraft/env.py, through JSPyBridge).
+// `createBody()` returns a small API object; every method takes and returns plain
+// strings/numbers (JSON for structures), so one env step is ONE bridge round trip.
+// No agent logic lives here: it connects, resets, runs a program, and observes.
+'use strict'
+const fs = require('fs')
+const path = require('path')
+const { createBot, Movements, goals, Vec3 } = require('./create')
+const { runProgram } = require('./runner')
+const { observe, Memory } = require('./observe')
+const { hardReset } = require('./reset')
+
+const DEFAULT_PRIMITIVES = path.join(__dirname, '..', '..', 'skills', 'minecraft', 'primitives')
+const modules = path.join(__dirname, '..', 'node_modules')
+
+// Programs may leave promises or timers behind; their failures must never kill the bridge.
+const background = []
+let handlersInstalled = false
+function installProcessHandlers () {
+  if (handlersInstalled) return
+  handlersInstalled = true
+  const note = (err) => {
+    if (background.length < 20) background.push(String((err && err.message) || err))
+  }
+  process.on('unhandledRejection', note)
+  process.on('uncaughtException', note)
+  // Library warnings (deprecations, chunk parse notes) must not reach Python's stdout,
+  // where they would break `--json` output; keep the last lines for debugging instead.
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+    console[level] = (...args) => {
+      bridgeLog.push(args.map(String).join(' '))
+      if (bridgeLog.length > 200) bridgeLog.shift()
+    }
+  }
+}
+const bridgeLog = []
+
+/** Read every primitive file once (sorted, so definitions load in a stable order). */
+function loadPrimitives (dir) {
+  return fs.readdirSync(dir)
+    .filter(f => f.endsWith('.js'))
+    .sort()
+    .map(file => ({ file, code: fs.readFileSync(path.join(dir, file), 'utf8') }))
+}
+
+/** The globals Voyager's programs expect: mcData, Vec3, Movements and each goal class. */
+function helpersFor (bot) {
+  const mcData = require(path.join(modules, 'minecraft-data'))(bot.version)
+  return { mcData, Vec3, Movements, goals, pathfinder: { goals, Movements }, ...goals }
+}
+
+function createBody (config = {}) {
+  installProcessHandlers()
+  const cfg = typeof config === 'string' ? JSON.parse(config) : config
+  const primitives = loadPrimitives(cfg.primitivesDir || DEFAULT_PRIMITIVES)
+  const state = { bot: null, memory: null, helpers: null, chat: [], connectOpts: null, viewer: null, scan: null }
+
+  const alive = () => Boolean(state.bot && state.bot.entity && state.bot._client && !state.bot._client.ended)
+
+  function onMessage (message, position, jsonMsg, sender) {
+    const text = String(message)
+    if (position === 'game_info') return // action-bar spam
+    // Our own chat comes back from the server; the runner already recorded it.
+    if (state.bot && text.startsWith(`<${state.bot.username}> `)) return
+    state.chat.push(text)
+    if (state.chat.length > 200) state.chat.shift()
+  }
+
+  function snapshot (extra = {}) {
+    const obs = state.bot ? observe(state.bot, state.memory) : {}
+    if (background.length) extra.background_errors = background.splice(0)
+    return { ...obs, ...extra, connected: alive() }
+  }
+
+  const api = {
+    /** Connect (or reconnect) the bot. opts: {host, port, version, auth, username}. */
+    async connect (optsJson) {
+      const opts = JSON.parse(optsJson || '{}')
+      await api.disconnect()
+      const bot = await createBot(opts)
+      state.bot = bot
+      state.connectOpts = opts
+      state.memory = new Memory(bot)
+      state.helpers = helpersFor(bot)
+      bot.on('messagestr', onMessage)
+      await bot.waitForChunksToLoad().catch(() => {})
+      return JSON.stringify(snapshot({ chat: state.chat.splice(0) }))
+    },
+
+    /**
+     * Run one program. skillsJson: [{name, code}] (only the skills it needs);
+     * optsJson: {timeoutMs, stuckMs}. Returns the observation with ok/error/chat.
+     */
+    async step (code, skillsJson, optsJson) {
+      if (!alive()) {
+        return JSON.stringify({ connected: false, ok: false, error: { type: 'Disconnected', message: 'Disconnected: the bot is not connected; reset the environment.', line: null, code: null, source: null, frames: [] }, chat: [] })
+      }
+      const opts = JSON.parse(optsJson || '{}')
+      const bot = state.bot
+      state.chat.splice(0)
+      const scan = setInterval(() => { try { state.memory.scan() } catch (_) {} }, 5000)
+      let result
+      try {
+        result = await runProgram({
+          bot,
+          code,
+          skills: JSON.parse(skillsJson || '[]'),
+          primitives,
+          helpers: state.helpers,
+          timeoutMs: opts.timeoutMs || 120000,
+          stuckMs: opts.stuckMs || 20000,
+          chat: state.chat
+        })
+      } finally {
+        clearInterval(scan)
+      }
+      const chat = state.chat.splice(0)
+      return JSON.stringify(snapshot({
+        ok: result.ok,
+        error: result.error,
+        chat,
+        logs: result.logs,
+        saves: result.saves,
+        stopped: result.stopped,
+        elapsed_ms: result.elapsed_ms
+      }))
+    },
+
+    /** Hard reset: inventory and position as given (needs creative mode rights); soft: observe only. */
+    async reset (optsJson) {
+      const opts = JSON.parse(optsJson || '{}')
+      if (!alive()) throw new Error('reset: the bot is not connected')
+      if (opts.mode === 'hard') {
+        await hardReset(state.bot, opts)
+        state.memory.detach()
+        state.memory = new Memory(state.bot)
+      }
+      return JSON.stringify(snapshot({ chat: state.chat.splice(0) }))
+    },
+
+    observe () { return JSON.stringify(snapshot()) },
+    ping () { return 1 },
+    log () { return JSON.stringify(bridgeLog) },
+    pid () { return process.pid },
+    connected () { return alive() },
+
+    /** Serve prismarine-viewer on localhost:port so a person can watch in a browser. */
+    async viewer (port, firstPerson) {
+      if (!alive()) throw new Error('viewer: the bot is not connected')
+      if (state.viewer) return state.viewer.url
+      const { mineflayer: mineflayerViewer } = require(path.join(modules, 'prismarine-viewer'))
+      mineflayerViewer(state.bot, { port: Number(port) || 3007, firstPerson: Boolean(firstPerson), viewDistance: 4 })
+      state.viewer = { url: `http://localhost:${Number(port) || 3007}` }
+      return state.viewer.url
+    },
+
+    async disconnect () {
+      const bot = state.bot
+      state.bot = null
+      if (!bot) return
+      try { if (state.memory) state.memory.detach() } catch (_) {}
+      try { if (bot.viewer) bot.viewer.close() } catch (_) {}
+      state.viewer = null
+      bot.removeListener('messagestr', onMessage)
+      await new Promise(resolve => {
+        if (!bot._client || bot._client.ended) return resolve()
+        const t = setTimeout(resolve, 2000)
+        bot.once('end', () => { clearTimeout(t); resolve() })
+        try { bot.quit() } catch (_) { clearTimeout(t); resolve() }
+      })
+    }
+  }
+  return api
+}
+
+module.exports = { createBody, loadPrimitives }

@@ -1,0 +1,85 @@
+// Hard reset: give the bot exactly the requested inventory and put it at a position.
+// flying-squid has no /clear, so the inventory is set through creative-mode slot
+// packets, which vanilla and Paper accept as well; both need the bot to be an operator
+// (for /gamemode and /tp). The bot goes back to survival afterwards.
+'use strict'
+const path = require('path')
+const modules = path.join(__dirname, '..', 'node_modules')
+const { Vec3 } = require(path.join(modules, 'vec3'))
+
+function waitFor (emitter, event, check, ms) {
+  return new Promise((resolve, reject) => {
+    if (check()) return resolve()
+    const timer = setTimeout(() => { emitter.removeListener(event, on); reject(new Error('timeout')) }, ms)
+    function on () {
+      if (!check()) return
+      clearTimeout(timer)
+      emitter.removeListener(event, on)
+      resolve()
+    }
+    emitter.on(event, on)
+  })
+}
+
+const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
+
+async function setGameMode (bot, mode) {
+  if (bot.game.gameMode === mode) return
+  bot.chat(`/gamemode ${mode} ${bot.username}`)
+  try {
+    await waitFor(bot, 'game', () => bot.game.gameMode === mode, 4000)
+  } catch (_) {
+    throw new Error(`hard reset needs operator rights: '/gamemode ${mode}' was not applied. Make the bot an operator (/op ${bot.username}) or use a soft reset.`)
+  }
+}
+
+/** Validate names first so a typo fails before the inventory is touched. */
+function itemsFor (bot, inventory) {
+  const stacks = []
+  for (const [rawName, count] of Object.entries(inventory || {})) {
+    const name = rawName.replace(/^minecraft:/, '')
+    const item = bot.registry.itemsByName[name]
+    if (!item) throw new Error(`hard reset: unknown item '${rawName}'${suggestion(bot, name)}`)
+    let left = Number(count)
+    while (left > 0) {
+      const n = Math.min(left, item.stackSize || 64)
+      stacks.push({ item, count: n })
+      left -= n
+    }
+  }
+  if (stacks.length > 36) throw new Error(`hard reset: ${stacks.length} stacks do not fit in 36 inventory slots`)
+  return stacks
+}
+
+function suggestion (bot, name) {
+  const names = Object.keys(bot.registry.itemsByName)
+  const close = names.filter(n => n.includes(name) || name.includes(n)).slice(0, 3)
+  return close.length ? ` (did you mean ${close.join(', ')}?)` : ''
+}
+
+async function hardReset (bot, opts) {
+  const stacks = itemsFor(bot, opts.inventory)
+  const Item = require(path.join(modules, 'prismarine-item'))(bot.registry)
+  await setGameMode(bot, 'creative')
+  try {
+    const clears = []
+    for (let slot = 0; slot < bot.inventory.slots.length; slot++) {
+      if (bot.inventory.slots[slot]) clears.push(bot.creative.setInventorySlot(slot, null).catch(() => {}))
+    }
+    await Promise.all(clears)
+    // Hotbar first (slots 36-44), then the main inventory (9-35), as a player would hold them.
+    const order = [...Array(9).keys()].map(i => 36 + i).concat([...Array(27).keys()].map(i => 9 + i))
+    await Promise.all(stacks.map((s, i) => bot.creative.setInventorySlot(order[i], new Item(s.item.id, s.count)).catch(() => {})))
+    if (opts.position) {
+      const { x, y, z } = opts.position
+      bot.chat(`/tp ${bot.username} ${x} ${y} ${z}`)
+      await waitFor(bot, 'forcedMove', () => bot.entity.position.distanceTo(new Vec3(x, y, z)) < 1.5, 4000)
+        .catch(() => { throw new Error(`hard reset: teleport to ${x} ${y} ${z} was not applied (needs operator rights)`) })
+    }
+  } finally {
+    await setGameMode(bot, 'survival')
+  }
+  await sleep(100) // let the last slot updates arrive before the caller observes
+}
+
+module.exports = { hardReset }

@@ -1,0 +1,424 @@
+"""MinecraftEnv: the agent's body. Python drives a mineflayer bot through JSPyBridge.
+
+The JS side (``bridges/bot``) owns the bot, the observation and the sandboxed program runner;
+this class owns the lifecycle: connect, reset, one bridge call per step, and crash recovery
+(Node or the server dying mid-program). Gymnasium-like, but small on purpose::
+
+    env = MinecraftEnv(ServerAddress("127.0.0.1", 25565, "1.21.1", "offline"))
+    obs = env.reset(inventory={"oak_log": 3}, mode="hard")
+    obs = env.step(code, skills=[{"name": "craftPlanks", "code": "..."}])
+    env.close()
+
+Observation (a JSON-serialisable dict; Voyager's fields, snake_case)
+--------------------------------------------------------------------
+connected             bool: the bot is in the world (False after an unrecoverable failure)
+health, food          float 0-20, int 0-20
+saturation, oxygen    float, int
+position, velocity    {"x", "y", "z"} (blocks, blocks/tick)
+yaw, pitch            float radians
+on_ground             bool
+equipment             {"head","chest","legs","feet","mainhand","offhand": item name | None}
+biome                 str | None
+time_of_day           "sunrise" | "day" | "noon" | "sunset" | "night" | "midnight" (Voyager's buckets)
+time_ticks            int 0-23999
+is_raining            bool
+game_mode             "survival" | "creative" | ...
+entities              {name: distance} nearest of each kind within 32 blocks; players are
+                      "player:<username>", dropped items "item:<item name>"
+inventory             {"item name": count} (main inventory and hotbar)
+inventory_slots_used  int, of inventory_slots_total (36)
+voxels                sorted block names within ±8/±2/±8 of the bot
+blocks_seen           sorted block names seen near the bot since the last hard reset
+chests                {"x,y,z": {"item": count} | "unknown"} chests seen; contents once opened
+After ``step`` (and, with fewer fields, after ``reset``) also:
+ok                    bool: the program returned without throwing and was not stopped
+error                 None | {"type", "message", "line", "code", "source", "frames"}:
+                      ``line``/``code`` are the line of the program that was running; ``source``
+                      names where the throw happened ("the program", "skill X", "primitive Y");
+                      ``message`` is ready for the LLM (it includes the line)
+chat                  [str]: what the bot said (primitives explain failures here) and what the
+                      server said, in order
+logs                  [str]: the program's console.log output
+saves                 [str]: Voyager's ``bot.save(event)`` markers
+stopped               None | str: why the runner stopped the program (timeout, stuck, disconnect)
+elapsed_ms            int: wall-clock time of the program
+restarted             present and True when the env had to restart Node or the server
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+BRIDGES = ROOT / "bridges"
+BOT_ENTRY = BRIDGES / "bot" / "index.js"
+PRIMITIVES_DIR = ROOT / "skills" / "minecraft" / "primitives"
+
+
+class EnvError(RuntimeError):
+    """The body cannot do what was asked (no server, no operator rights); the message says why."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where the bot connects. Mirrors lifelong.minecraft.server.ServerAddress (duck-typed)."""
+
+    host: str = "127.0.0.1"
+    port: int = 25565
+    version: str = "1.21.1"
+    auth: str = "offline"
+
+
+def _address_of(target: Any) -> Address:
+    """Accept a ServerAddress, an object with ``.address``, "host:port", or (host, port)."""
+    if target is None:
+        return Address()
+    if hasattr(target, "address") and not isinstance(target, str):
+        target = target.address
+    if isinstance(target, str):
+        host, _, port = target.rpartition(":")
+        return Address(host or "127.0.0.1", int(port))
+    if isinstance(target, tuple):
+        return Address(*target)
+    return Address(
+        getattr(target, "host", "127.0.0.1"), int(getattr(target, "port", 25565)),
+        getattr(target, "version", "1.21.1") or "1.21.1", getattr(target, "auth", "offline") or "offline",
+    )
+
+
+def resolve_skills(skills: Any, library: Any = None) -> list[dict[str, str]]:
+    """Normalise ``skills`` to [{"name", "code"}], adding library callees of named skills.
+
+    Accepts dicts with name/code (used as given: the caller already chose), Skill records, or
+    names; records and names are looked up in ``library`` and bring their ``calls`` along, so a
+    program gets exactly what it needs and not the whole library (Voyager re-sends everything).
+    """
+    if not skills:
+        return []
+    out: dict[str, str] = {}
+    wanted: list[Any] = []
+    for s in skills if not isinstance(skills, (str, Mapping)) else [skills]:
+        if isinstance(s, Mapping):
+            out[str(s["name"])] = str(s["code"])
+        else:
+            wanted.append(s)
+    if wanted:
+        if library is None:
+            raise EnvError("skills given by name need a library: MinecraftEnv(..., library=SkillLibrary(dir))")
+        records = [library.get(s) if isinstance(s, str) else s for s in wanted]
+        for rec in library.with_callees(records):
+            if rec.name not in out:
+                out[rec.name] = library.code(rec.name)
+    return [{"name": n, "code": c} for n, c in out.items()]
+
+
+class _Bridge:
+    """The Node process of JSPyBridge and our body object in it; restartable after a crash."""
+
+    def __init__(self) -> None:
+        self.body: Any = None
+        self.methods: dict[str, Any] = {}
+
+    @staticmethod
+    def _node_proc() -> Any:
+        from javascript import connection
+
+        return connection.proc
+
+    def alive(self) -> bool:
+        proc = self._node_proc()
+        return proc is not None and proc.poll() is None
+
+    def start(self, primitives_dir: Path) -> Any:
+        import javascript
+        from javascript import config
+
+        if not self.alive() and config.event_loop is not None:
+            # JSPyBridge has no restart: drop the dead loop so init() spawns a fresh Node.
+            config.event_loop = None
+            javascript.init()
+        # Node's own require by absolute path: javascript.require() falls back to running npm
+        # into site-packages when a require fails, which must never happen.
+        module = config.global_jsi._require(str(BOT_ENTRY), timeout=60)
+        self.body = module.createBody(json.dumps({"primitivesDir": str(primitives_dir)}))
+        # Method proxies fetched once: calling one is then a single round trip.
+        self.methods = {name: getattr(self.body, name) for name in
+                        ("connect", "step", "reset", "observe", "ping", "connected", "disconnect", "viewer", "pid")}
+        return self.body
+
+    def pid(self) -> int | None:
+        proc = self._node_proc()
+        return proc.pid if proc is not None else None
+
+    def kill(self) -> None:
+        pid = self.pid()
+        if pid and self.alive():
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.time() + 5
+            while self.alive() and time.time() < deadline:
+                time.sleep(0.02)
+
+
+class Crash(RuntimeError):
+    """Node died, or a call outlived its limit, while the bridge was busy."""
+
+
+class MinecraftEnv:
+    """The Minecraft body: reset, step(code, skills) -> observation, close.
+
+    ``server`` is a ServerAddress, "host:port", or an EmbeddedServer (then the env restarts
+    it, in the same world, when it dies: ``ensure_running()``). Real vanilla/Paper servers work too: pass their address; hard resets need the bot to
+    be an operator there (creative-mode slot setting and /tp).
+    """
+
+    def __init__(
+        self,
+        server: Any = None,
+        *,
+        library: Any = None,
+        username: str = "bot",
+        timeout_s: float = 120.0,
+        stuck_s: float = 20.0,
+        connect_timeout_s: float = 30.0,
+        primitives_dir: Path | str | None = None,
+        viewer_port: int | None = None,
+    ) -> None:
+        self.server = server
+        self.address = _address_of(server)
+        self.library = library
+        self.username = username
+        self.timeout_s = timeout_s
+        self.stuck_s = stuck_s
+        self.connect_timeout_s = connect_timeout_s
+        self.primitives_dir = Path(primitives_dir or PRIMITIVES_DIR)
+        self.viewer_port = viewer_port
+        self.viewer_url: str | None = None
+        self.seed: int | None = None
+        self.last_obs: dict[str, Any] = {}
+        self.restarts = 0
+        self._bridge = _Bridge()
+        self._connected = False
+
+    # ---- public API --------------------------------------------------------------------
+
+    def reset(
+        self,
+        seed: int | None = None,
+        inventory: Mapping[str, int] | None = None,
+        position: Mapping[str, float] | None = None,
+        mode: str = "hard",
+    ) -> dict[str, Any]:
+        """Connect if needed; ``hard``: exactly ``inventory`` and teleport to ``position``
+        (when given); ``soft``: keep everything, just observe.
+
+        ``seed`` is recorded; the world itself comes from the server (EmbeddedServer(seed=...)).
+        """
+        if mode not in ("hard", "soft"):
+            raise ValueError(f"mode must be 'hard' or 'soft', got {mode!r}")
+        self._maybe_reseed(seed)
+        self._ensure_connected()
+        opts = {"mode": mode, "inventory": dict(inventory or {}), "position": _pos(position)}
+        obs = self._call("reset", json.dumps(opts), limit_s=60)
+        self.last_obs = obs
+        return obs
+
+    def step(self, code: str, skills: Any = None, timeout_s: float | None = None) -> dict[str, Any]:
+        """Run one program (its last async function gets ``bot``); return the observation.
+
+        Never raises for program faults or crashes: those come back in ``obs["error"]``.
+        """
+        timeout = float(timeout_s or self.timeout_s)
+        skill_list = resolve_skills(skills, self.library)
+        before = dict(self.last_obs)
+        try:
+            self._ensure_connected()
+            opts = json.dumps({"timeoutMs": int(timeout * 1000), "stuckMs": int(self.stuck_s * 1000)})
+            obs = self._call("step", code, json.dumps(skill_list), opts, limit_s=timeout + 30)
+        except Crash as crash:
+            return self._recover(str(crash), before)
+        if not obs.get("connected", True):
+            return self._recover("the bot was disconnected from the server during the program", before, obs)
+        self.last_obs = obs
+        return obs
+
+    def observe(self) -> dict[str, Any]:
+        """The current observation, without running anything."""
+        self._ensure_connected()
+        return self._call("observe", limit_s=30)
+
+    def ping(self) -> float:
+        """One bridge round trip (benchmarks); returns seconds."""
+        self._ensure_connected()
+        ping = self._bridge.methods["ping"]
+        t = time.perf_counter()
+        ping()
+        return time.perf_counter() - t
+
+    @property
+    def node_pid(self) -> int | None:
+        """PID of the Node process running the bot (tests kill it to check recovery)."""
+        return self._bridge.pid()
+
+    def start_viewer(self, port: int = 3007) -> str:
+        """Serve prismarine-viewer on http://localhost:port so a person can watch the bot."""
+        self._ensure_connected()
+        self.viewer_port = port
+        self.viewer_url = str(self._bridge.methods["viewer"](port, False, timeout=30))
+        return self.viewer_url
+
+    def close(self) -> None:
+        """Disconnect the bot (the Node process stays for other bridge users, and exits with us)."""
+        if self._connected and self._bridge.alive():
+            try:
+                self._bridge.methods["disconnect"](timeout=10)
+            except Exception as err:  # noqa: BLE001 - closing must not raise
+                log.debug("disconnect failed: %s", err)
+        self._connected = False
+
+    def __enter__(self) -> MinecraftEnv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- internals ---------------------------------------------------------------------
+
+    def _maybe_reseed(self, seed: int | None) -> None:
+        # The world (and its seed) belongs to the server: EmbeddedServer(seed=...) makes it.
+        # A different seed than the running world's is reported, not silently ignored.
+        if seed is None:
+            return
+        self.seed = seed
+        current = getattr(self.server, "seed", None)
+        if current is not None and int(current) != int(seed):
+            log.warning("reset(seed=%s): the server's world has seed %s; start a server with "
+                        "that seed (another world folder) to change worlds", seed, current)
+
+    def _ensure_connected(self) -> None:
+        if self._connected and self._bridge.alive() and self._bridge.body is not None:
+            try:
+                if self._bridge.methods["connected"](timeout=10):
+                    return
+            except Exception:  # noqa: BLE001 - a dead bridge is handled by reconnecting
+                pass
+        self._connect()
+
+    def _connect(self) -> None:
+        self._ensure_server()
+        if self._bridge.body is None or not self._bridge.alive():
+            self._bridge.start(self.primitives_dir)
+        a = self.address
+        opts = {"host": a.host, "port": a.port, "version": a.version, "auth": a.auth,
+                "username": self.username, "connectTimeoutMs": int(self.connect_timeout_s * 1000)}
+        last: Exception | None = None
+        for attempt in range(3):  # the server may still hold the previous session for a moment
+            try:
+                self.last_obs = self._call("connect", json.dumps(opts), limit_s=self.connect_timeout_s + 15)
+                self._connected = True
+                break
+            except Crash:
+                raise
+            except Exception as err:  # noqa: BLE001 - JS errors carry the actionable message
+                last = err
+                time.sleep(1.0 + attempt)
+        else:
+            raise EnvError(_js_message(last)) from None
+        if self.viewer_port and self.viewer_url:
+            self.viewer_url = str(self._bridge.methods["viewer"](self.viewer_port, False, timeout=30))
+
+    def _ensure_server(self) -> None:
+        """Restart an embedded server that died, in the same world (EmbeddedServer only)."""
+        srv = self.server
+        if srv is not None and hasattr(srv, "ensure_running"):
+            srv.ensure_running()
+            self.address = _address_of(srv)
+
+    def _call(self, method: str, *args: Any, limit_s: float) -> dict[str, Any]:
+        """One bridge call, watched: returns its JSON result, or raises Crash if Node dies
+        or the call outlives ``limit_s`` (then Node is killed, since it is wedged)."""
+        fn = self._bridge.methods[method]
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["value"] = fn(*args, timeout=limit_s + 5)
+            except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = err
+
+        worker = threading.Thread(target=call, name=f"bridge-{method}", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + limit_s
+        while worker.is_alive():
+            worker.join(0.05)
+            if not worker.is_alive():
+                break
+            if not self._bridge.alive():
+                raise Crash("the Node process running the bot died mid-call")
+            if time.monotonic() > deadline:
+                self._bridge.kill()
+                raise Crash(f"the bot did not answer within {limit_s:.0f} s, so its Node process was restarted")
+        if "error" in box:
+            if not self._bridge.alive():
+                raise Crash("the Node process running the bot died mid-call")
+            raise box["error"]
+        value = box.get("value")
+        return json.loads(value) if isinstance(value, str) else {"value": value}
+
+    def _recover(self, why: str, before: dict[str, Any], partial: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Restart what died, reconnect, put inventory and position back as they were before
+        the step, and describe what happened as the step's error."""
+        self.restarts += 1
+        self._connected = False
+        log.warning("recovering the Minecraft body: %s", why)
+        restore_error = None
+        try:
+            self._connect()
+            if before.get("inventory") is not None:
+                self.last_obs = self._call(
+                    "reset",
+                    json.dumps({"mode": "hard", "inventory": before.get("inventory") or {},
+                                "position": _pos(before.get("position"))}),
+                    limit_s=60,
+                )
+        except Exception as err:  # noqa: BLE001 - reported in the observation
+            restore_error = _js_message(err)
+        obs = dict(self.last_obs if self._connected else (partial or before))
+        message = f"Crash: {why}; the program was stopped."
+        if restore_error:
+            message += f" Recovery failed: {restore_error}"
+            obs["connected"] = False
+        else:
+            message += " The body was restarted and reconnected; inventory and position are as before the program."
+        obs.update(ok=False, restarted=True, chat=list((partial or {}).get("chat") or []),
+                   error={"type": "Crash", "message": message, "line": None, "code": None,
+                          "source": None, "frames": []})
+        return obs
+
+
+def _pos(position: Mapping[str, float] | None) -> dict[str, float] | None:
+    if not position:
+        return None
+    return {"x": float(position["x"]), "y": float(position["y"]), "z": float(position["z"])}
+
+
+def _js_message(err: BaseException | None) -> str:
+    """The first line of a JS error, without JSPyBridge's decoration."""
+    if err is None:
+        return "unknown error"
+    text = str(getattr(err, "js", "") or err)
+    for line in text.splitlines():
+        line = line.strip().lstrip("☕").strip()
+        if line.startswith("Error: "):
+            return line[len("Error: "):]
+    return text.strip().splitlines()[-1] if text.strip() else repr(err)

@@ -1,0 +1,53 @@
+// mineBlock(bot, name, count = 1): mine `count` blocks named `name` within 32 blocks
+// and pick up what drops (mineflayer-collectblock chooses the tool and the path).
+let _mineBlockFailCount = 0;
+
+async function mineBlock(bot, name, count = 1) {
+    const block = _blockByName(name, "mineBlock");
+    _checkCount(count, "mineBlock");
+    const fail = (message) => {
+        bot.chat(message);
+        _mineBlockFailCount++;
+        if (_mineBlockFailCount > 10) {
+            throw new Error(
+                "mineBlock failed too many times, make sure you explore before calling mineBlock"
+            );
+        }
+    };
+    const found = bot.findBlocks({ matching: [block.id], maxDistance: 32, count: 1024 });
+    if (found.length === 0) {
+        fail(`No ${name} nearby, please explore first`);
+        return;
+    }
+    if (block.harvestTools) {
+        const tools = Object.keys(block.harvestTools).map((id) => mcData.items[id].name);
+        const has = bot.inventory.items().some((it) => tools.includes(it.name));
+        if (!has) {
+            fail(`cannot mine ${name}: it drops nothing without one of ${tools.slice(0, 3).join(", ")}${tools.length > 3 ? ", ..." : ""}`);
+            return;
+        }
+    }
+    // One block at a time, nearest first, skipping blocks the pathfinder cannot reach.
+    let mined = 0;
+    let lastError = null;
+    const skipped = new Set();
+    while (mined < count && skipped.size < 8) {
+        const spot = bot
+            .findBlocks({ matching: block.id, maxDistance: 32, count: 16 })
+            .find((p) => !skipped.has(p.toString()));
+        const target = spot && bot.blockAt(spot);
+        if (!target) break;
+        try {
+            await bot.collectBlock.collect(target, { ignoreNoPath: true });
+            mined++;
+        } catch (err) {
+            lastError = err;
+            skipped.add(target.position.toString());
+        }
+    }
+    if (mined > 0) bot.save(`${name}_mined`);
+    if (mined < count) {
+        const why = lastError ? `: ${lastError.message}` : ": no more reachable within 32 blocks";
+        fail(`mineBlock mined only ${mined} of ${count} ${name}${why}`);
+    }
+}
