@@ -8,7 +8,12 @@ import pytest
 from test_explore_support import make_world, reply
 
 from lifelong.loop import Loop
-from lifelong.minecraft.action import ParseError, parse_action_reply, primitive_docs, top_level_async_functions
+from lifelong.minecraft.action import (
+    ParseError,
+    parse_action_reply,
+    primitive_docs,
+    top_level_async_functions,
+)
 from lifelong.openai_server import ChatServer, Fault
 
 GOOD = reply('async function helper(x) { return x }\nasync function mineWoodLog(bot) {\n'
@@ -58,7 +63,7 @@ def test_full_llm_path_malformed_then_throw_then_429_then_success(tmp_path):
         "Mines one oak log with the mineBlock primitive.",  # describer
     ]
     with ChatServer.scripted(script) as server:
-        world, env, library, run, llm = make_world(server.base_url, tmp_path)
+        world, env, library, run, _ = make_world(server.base_url, tmp_path)
         state = Loop(world, run, rounds=4).run(iterations=2)
         requests = list(server.requests)
     assert state.iteration == 2 and state.history[0]["success"] and state.history[0]["skill"] == "mineWoodLog"

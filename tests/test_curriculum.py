@@ -1,14 +1,20 @@
 """The curriculum: Voyager's automatic one over a real local HTTP server, and static YAML ones."""
 
-from pathlib import Path
 
 import pytest
 
 from lifelong.config import LLMSettings
 from lifelong.llm import LLM
 from lifelong.minecraft.curriculum import (
-    CHEST_SLOTS, FIRST_TASK, Curriculum, CurriculumError, Memory, QACache, StaticCurriculum,
-    curriculum_path, parse_curriculum_reply,
+    CHEST_SLOTS,
+    FIRST_TASK,
+    Curriculum,
+    CurriculumError,
+    Memory,
+    QACache,
+    StaticCurriculum,
+    curriculum_path,
+    parse_curriculum_reply,
 )
 from lifelong.openai_server import ChatServer, Fault
 

@@ -102,7 +102,7 @@ def parse_critic_reply(text: str) -> tuple[bool, str, str]:
     if isinstance(success, str):
         success = success.strip().lower() in ("true", "yes", "1")
     if not isinstance(success, bool):
-        raise ValueError("the critic reply's 'success' is not true or false")
+        raise ValueError("the critic reply's 'success' is not true or false")  # noqa: TRY004
     return success, str(obj.get("critique", "") or ""), str(obj.get("reasoning", "") or "")
 
 

@@ -62,7 +62,7 @@ class QACache:
         self.answers: dict[str, str] = json.loads(self.path.read_text()) if self.path.exists() else {}
         self._collection = None
 
-    def _index(self):  # noqa: ANN202 - chromadb Collection, imported lazily (it is slow to import)
+    def _index(self):
         if self._collection is None:
             import chromadb
             from chromadb.config import Settings as ChromaSettings

@@ -69,7 +69,7 @@ class GameData:
 
     def __init__(self, version: str = DEFAULT_VERSION) -> None:
         self.version = version
-        load = lambda kind: json.loads(data_path(kind, version).read_text())  # noqa: E731
+        load = lambda kind: json.loads(data_path(kind, version).read_text())
         items = load("items")
         self.items: dict[str, dict] = {i["name"]: i for i in items}
         self.item_by_id: dict[int, str] = {i["id"]: i["name"] for i in items}

@@ -140,7 +140,7 @@ class Knowledge:
                          and not self.data.smelt_inputs(name))
             odd_wood = sum(1 for name, _ in r.ingredients
                            if canon(name) in ("log", "planks") and not name.startswith("oak_"))
-            storage = sum(1 for name, _ in r.ingredients if name.endswith("_block") or name.endswith("_nugget"))
+            storage = sum(1 for name, _ in r.ingredients if name.endswith(("_block", "_nugget")))
             # deepslate and blackstone variants, and smelted fuels, are harder to come by
             rare = sum(1 for name, _ in r.ingredients
                        if "deepslate" in name or "blackstone" in name or name == "charcoal")
@@ -350,8 +350,8 @@ class ProgramWriter:
         header = [
             f"// Written by the lifelong planner (deterministic, not a language model) for: {task}",
             f"async function {name}(bot) {{",
-            "  const have = (names) => bot.inventory.items()"
-            ".filter((it) => names.includes(it.name)).reduce((n, it) => n + it.count, 0);",
+            ("  const have = (names) => bot.inventory.items()"
+             ".filter((it) => names.includes(it.name)).reduce((n, it) => n + it.count, 0);"),
         ]
         code = "\n".join(header + body + [f'  bot.chat("{task}: done");', "}"]) + "\n"
         return code, plan
@@ -368,7 +368,7 @@ class ProgramWriter:
     def _ensure(self, key: str, need: int, plan: list[str], indent: str, depth: int) -> list[str]:
         """Make sure ``need`` of ``key`` are in the inventory: call a skill, else inline the method."""
         names = self.k.names(key)
-        if key.endswith("_pickaxe") or key.endswith("_axe") or key.endswith("_shovel"):
+        if key.endswith(("_pickaxe", "_axe", "_shovel")):
             kind = key.split("_", 1)[1]
             tier = key.split("_")[0]
             better = TOOL_TIERS[TOOL_TIERS.index(tier):] if tier in TOOL_TIERS else [tier]
@@ -653,5 +653,13 @@ def serve_planner(data: GameData | None = None) -> ChatServer:
     return ChatServer(Planner(data)).start()
 
 
-__all__ = ["LABEL", "Planner", "Knowledge", "PlannerCurriculum", "ProgramWriter", "serve_planner",
-           "planner_models", "SMELTING"]
+__all__ = [
+    "LABEL",
+    "SMELTING",
+    "Knowledge",
+    "Planner",
+    "PlannerCurriculum",
+    "ProgramWriter",
+    "planner_models",
+    "serve_planner",
+]

@@ -73,11 +73,11 @@ class MinecraftWorld:
     # ---- World protocol ------------------------------------------------------------------
 
     def propose(self) -> Task | None:
-        self._start()
+        self.start()
         return self.curriculum.propose(self.obs)
 
     def write(self, task: Task, history: list[Attempt]) -> list[str]:
-        self._start()
+        self.start()
         t0 = time.perf_counter()
         retrieved = self.action.retrieve(task.name, task.context)
         last = history[-1].evidence if history else None
@@ -123,7 +123,7 @@ class MinecraftWorld:
 
     # ---- helpers -------------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def start(self) -> None:
         """Reset the bot once per process: empty on a new run, as checkpointed on a resumed one."""
         if self.started:
             return
