@@ -172,7 +172,7 @@ function observe (bot, memory) {
     connected: true,
     health: round(bot.health ?? 0, 1),
     food: bot.food ?? 0,
-    saturation: round(bot.foodSaturation ?? 5, 1),
+    saturation: Number.isFinite(bot.foodSaturation) ? round(bot.foodSaturation, 1) : null,
     oxygen: bot.oxygenLevel ?? 20,
     position: vec(bot.entity.position),
     velocity: vec(bot.entity.velocity),
