@@ -39,23 +39,17 @@ def parse_gives(gives: list[str]) -> dict[str, int]:
     return out
 
 
-def _main_function(code: str) -> str | None:
-    names = re.findall(r"async\s+function\s+([A-Za-z_$][\w$]*)\s*\(", code)
-    return names[-1] if names else None
-
-
 def library_skills(code: str, library_dir: Path | None, config: Path | None) -> list[dict[str, str]]:
     """The library skills the program calls, with their callees: only what it needs."""
-    from lifelong.library import SkillLibrary, find_calls
+    from lifelong.library import SkillLibrary
+    from lifelong.minecraft.env import SkillIndex
 
     if library_dir is None:
         return []
     if not Path(library_dir).is_dir():
         fail(f"--library {library_dir}: no such folder")
     settings = settings_from(config)
-    lib = SkillLibrary(library_dir, embedder=settings.embedder)
-    names = find_calls(code, lib.names(), own_name=_main_function(code) or "")
-    return [{"name": s.name, "code": lib.code(s.name)} for s in lib.with_callees([lib.get(n) for n in names])]
+    return SkillIndex(SkillLibrary(library_dir, embedder=settings.embedder)).for_program(code)
 
 
 def _parse_server(text: str, version: str) -> Any:

@@ -50,6 +50,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -97,29 +98,98 @@ def _address_of(target: Any) -> Address:
     )
 
 
-def resolve_skills(skills: Any, library: Any = None) -> list[dict[str, str]]:
+CALL_RE = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*\(")
+
+
+class SkillIndex:
+    """Fast, cached look-ups of library skills for launching programs.
+
+    The library's own look-ups read and validate a JSON record per call and list every skill
+    folder to know the names: ~110 ms per launch at 1,000 skills (benchmarks/bridge_bench.py).
+    Here a program's call sites are tokenised once, only those names are checked on disk, and
+    each record is cached until its skill folder changes (a new version adds a folder).
+    """
+
+    def __init__(self, library: Any) -> None:
+        self.library = library
+        self._cache: dict[str, tuple[int, list[str], str]] = {}
+
+    def _entry(self, name: str) -> tuple[list[str], str] | None:
+        folder = Path(self.library.skills_dir) / name
+        try:
+            stamp = folder.stat().st_mtime_ns
+        except (OSError, ValueError):
+            return None
+        hit = self._cache.get(name)
+        if hit and hit[0] == stamp:
+            return hit[1], hit[2]
+        if name not in self.library:
+            return None
+        record = self.library.get(name)
+        code = self.library.code(name)
+        self._cache[name] = (stamp, list(record.calls), code)
+        return list(record.calls), code
+
+    def called_by(self, code: str) -> list[str]:
+        """Library skills that ``code`` calls directly (names followed by '(')."""
+        seen: list[str] = []
+        for name in CALL_RE.findall(code):
+            if name not in seen and self._entry(name) is not None:
+                seen.append(name)
+        return seen
+
+    def with_callees(self, names: Iterable[str], exclude: Iterable[str] = ()) -> list[dict[str, str]]:
+        """[{"name", "code"}] for ``names`` and everything they call, each once, callers first."""
+        out: dict[str, str] = {}
+        skip = set(exclude)
+        queue = [n for n in names if n not in skip]
+        while queue:
+            name = queue.pop(0)
+            if name in out or name in skip:
+                continue
+            entry = self._entry(name)
+            if entry is None:
+                continue
+            calls, code = entry
+            out[name] = code
+            queue.extend(calls)
+        return [{"name": n, "code": c} for n, c in out.items()]
+
+    def for_program(self, code: str) -> list[dict[str, str]]:
+        """Exactly the skills a program needs: those it calls and their callees; a function
+        the program defines itself shadows a library skill of the same name."""
+        own = set(re.findall(r"function\s+([A-Za-z_$][\w$]*)\s*\(", code))
+        return self.with_callees(self.called_by(code), exclude=own)
+
+
+def resolve_skills(skills: Any, library: Any = None, code: str | None = None) -> list[dict[str, str]]:
     """Normalise ``skills`` to [{"name", "code"}], adding library callees of named skills.
 
     Accepts dicts with name/code (used as given: the caller already chose), Skill records, or
     names; records and names are looked up in ``library`` and bring their ``calls`` along, so a
     program gets exactly what it needs and not the whole library (Voyager re-sends everything).
+    ``skills=None`` with a library and ``code``: the skills that code calls, with callees.
     """
+    index = library if isinstance(library, SkillIndex) else (SkillIndex(library) if library is not None else None)
+    if skills is None:
+        return index.for_program(code) if (index is not None and code) else []
     if not skills:
         return []
     out: dict[str, str] = {}
-    wanted: list[Any] = []
+    wanted: list[str] = []
     for s in skills if not isinstance(skills, (str, Mapping)) else [skills]:
         if isinstance(s, Mapping):
             out[str(s["name"])] = str(s["code"])
         else:
-            wanted.append(s)
+            wanted.append(s if isinstance(s, str) else s.name)
     if wanted:
-        if library is None:
+        if index is None:
             raise EnvError("skills given by name need a library: MinecraftEnv(..., library=SkillLibrary(dir))")
-        records = [library.get(s) if isinstance(s, str) else s for s in wanted]
-        for rec in library.with_callees(records):
-            if rec.name not in out:
-                out[rec.name] = library.code(rec.name)
+        missing = [w for w in wanted if index._entry(w) is None]
+        if missing:
+            raise EnvError(f"no skill named {', '.join(map(repr, missing))} in the library")
+        for item in index.with_callees(wanted):
+            out.setdefault(item["name"], item["code"])
     return [{"name": n, "code": c} for n, c in out.items()]
 
 
@@ -197,6 +267,7 @@ class MinecraftEnv:
         self.server = server
         self.address = _address_of(server)
         self.library = library
+        self.skill_index = SkillIndex(library) if library is not None else None
         self.username = username
         self.timeout_s = timeout_s
         self.stuck_s = stuck_s
@@ -236,10 +307,14 @@ class MinecraftEnv:
     def step(self, code: str, skills: Any = None, timeout_s: float | None = None) -> dict[str, Any]:
         """Run one program (its last async function gets ``bot``); return the observation.
 
+        ``skills``: [{"name", "code"}] as chosen by the caller, or skill names / records
+        (their callees come along from the library), or None: with a library, the skills the
+        code calls and their callees.
+
         Never raises for program faults or crashes: those come back in ``obs["error"]``.
         """
         timeout = float(timeout_s or self.timeout_s)
-        skill_list = resolve_skills(skills, self.library)
+        skill_list = resolve_skills(skills, self.skill_index, code)
         before = dict(self.last_obs)
         try:
             self._ensure_connected()
