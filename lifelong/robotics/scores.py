@@ -1,0 +1,216 @@
+"""Final scores: the best reward, the human reward and the sparse reward, each trained on several seeds.
+
+Eureka reports a *human-normalised score* per task,
+``(F_method - F_sparse) / |F_human - F_sparse|``, where F is the task's success metric of the
+trained policy (here: the deterministic evaluation, averaged over evaluation episodes, then over
+training seeds). 1.0 means as good as the human reward, 0.0 as good as the sparse one. When the
+human and sparse rewards score the same (InvertedPendulum's gymnasium reward *is* its sparse
+reward) the ratio is undefined and reported as null with that reason.
+
+Every (method, seed) training runs as a job in :mod:`lifelong.robotics.pool` and leaves its result
+in ``<run>/final/<method>/seed<k>/result.json``, so an interrupted evaluation resumes where it
+stopped. The table goes to ``<run>/results.{json,csv,md}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lifelong.robotics.pool import run_jobs
+from lifelong.runs import atomic_write_json, atomic_write_text
+
+DEFAULT_SEEDS = 5
+EVAL_EPISODES = (0, 1, 2, 3, 4)
+METHODS = ("eureka", "human", "sparse")
+
+
+@dataclass
+class MethodScore:
+    """One reward trained on several seeds; F and the human return per seed."""
+
+    method: str
+    seeds: list[int] = field(default_factory=list)
+    success: list[float] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    env_steps: int = 0
+    wall_s: float = 0.0
+    failures: list[str] = field(default_factory=list)
+    policies: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def _mean(xs: list[float]) -> float:
+        return float(statistics.fmean(xs)) if xs else math.nan
+
+    @staticmethod
+    def _std(xs: list[float]) -> float:
+        return float(statistics.pstdev(xs)) if len(xs) > 1 else 0.0 if xs else math.nan
+
+    @property
+    def success_mean(self) -> float:
+        return self._mean(self.success)
+
+    @property
+    def success_std(self) -> float:
+        return self._std(self.success)
+
+    @property
+    def return_mean(self) -> float:
+        return self._mean(self.returns)
+
+    @property
+    def return_std(self) -> float:
+        return self._std(self.returns)
+
+    def best_policy(self) -> str | None:
+        """The checkpoint of the seed with the highest F (stored in the library)."""
+        if not self.policies:
+            return None
+        return self.policies[max(range(len(self.success)), key=self.success.__getitem__)]
+
+    def summary(self) -> dict[str, Any]:
+        return {**asdict(self), "success_mean": self.success_mean, "success_std": self.success_std,
+                "return_mean": self.return_mean, "return_std": self.return_std}
+
+
+def human_normalized(f_method: float, f_human: float, f_sparse: float,
+                     eps: float = 1e-9) -> float | None:
+    """Eureka's human-normalised score, or None when it is undefined (human == sparse)."""
+    denominator = abs(f_human - f_sparse)
+    if not all(math.isfinite(x) for x in (f_method, f_human, f_sparse)) or denominator < eps:
+        return None
+    return (f_method - f_sparse) / denominator
+
+
+@dataclass
+class Results:
+    """The results table of one task."""
+
+    task: str
+    metric: str
+    steps: int
+    seeds: list[int]
+    methods: dict[str, MethodScore]
+
+    def normalized(self, method: str) -> float | None:
+        m, h, s = (self.methods.get(k) for k in (method, "human", "sparse"))
+        if m is None or h is None or s is None:
+            return None
+        return human_normalized(m.success_mean, h.success_mean, s.success_mean)
+
+    @property
+    def note(self) -> str:
+        h, s = self.methods.get("human"), self.methods.get("sparse")
+        if h and s and self.normalized("human") is None:
+            return (f"human-normalised score undefined: the human and sparse rewards score the same "
+                    f"({h.success_mean:.4g}) on {self.task}")
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "metric": self.metric, "steps": self.steps, "seeds": self.seeds,
+            "methods": {k: v.summary() for k, v in self.methods.items()},
+            "human_normalized_score": self.normalized("eureka"),
+            "human_normalized": {k: self.normalized(k) for k in self.methods},
+            "note": self.note,
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"task": self.task, "method": k, "seeds_ok": len(v.success), "F_mean": v.success_mean,
+             "F_std": v.success_std, "return_mean": v.return_mean, "return_std": v.return_std,
+             "human_normalized": self.normalized(k), "env_steps": v.env_steps}
+            for k, v in self.methods.items()
+        ]
+
+    def markdown(self) -> str:
+        head = (f"## {self.task}: {self.metric} after {self.steps} env steps, "
+                f"{len(self.seeds)} seeds\n\n")
+        lines = ["| method | F (mean ± std) | human return (mean ± std) | human-normalised | seeds ok |",
+                 "|---|---|---|---|---|"]
+        for row in self.rows():
+            norm = row["human_normalized"]
+            lines.append(
+                f"| {row['method']} | {row['F_mean']:.4g} ± {row['F_std']:.3g} | "
+                f"{row['return_mean']:.4g} ± {row['return_std']:.3g} | "
+                f"{'n/a' if norm is None else f'{norm:.3f}'} | {row['seeds_ok']}/{len(self.seeds)} |"
+            )
+        note = f"\n\n{self.note}" if self.note else ""
+        return head + "\n".join(lines) + note + "\n"
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(self.rows()[0]))
+        writer.writeheader()
+        writer.writerows(self.rows())
+        return out.getvalue()
+
+    def write(self, folder: Path) -> dict[str, Path]:
+        paths = {ext: folder / f"results.{ext}" for ext in ("json", "csv", "md")}
+        atomic_write_json(paths["json"], self.to_dict())
+        atomic_write_text(paths["csv"], self.csv())
+        atomic_write_text(paths["md"], self.markdown())
+        return paths
+
+
+def _job_dir(run_path: Path, method: str, seed: int) -> Path:
+    return run_path / "final" / method / f"seed{seed}"
+
+
+def evaluate_methods(
+    card_ref: str,
+    rewards: dict[str, dict[str, Any]],
+    run_path: Path,
+    steps: int,
+    seeds: list[int],
+    workers: int | None = None,
+    timeout_s: float | None = None,
+    on_done: Callable[[str, int, dict[str, Any]], None] | None = None,
+) -> dict[str, MethodScore]:
+    """Train every reward spec in ``rewards`` on every seed (in parallel); F and return per seed.
+
+    ``rewards`` maps method -> reward spec as the pool takes it ({"kind": "human"} or
+    {"kind": "code", "code": ...}). Finished (method, seed) pairs found on disk are not rerun.
+    """
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    jobs, keys = [], []
+    for method, spec in rewards.items():
+        for seed in seeds:
+            folder = _job_dir(run_path, method, seed)
+            cached = folder / "result.json"
+            if cached.exists():
+                done[(method, seed)] = json.loads(cached.read_text())
+                continue
+            keys.append((method, seed))
+            jobs.append({"card": card_ref, "reward": spec, "steps": steps, "seed": seed,
+                         "eval_seeds": list(EVAL_EPISODES), "out_dir": str(folder)})
+
+    def finished(i: int, result: dict[str, Any]) -> None:
+        method, seed = keys[i]
+        slim = {k: v for k, v in result.items() if k != "history"}
+        atomic_write_json(_job_dir(run_path, method, seed) / "result.json", slim)
+        done[(method, seed)] = slim
+        if on_done:
+            on_done(method, seed, slim)
+
+    run_jobs(jobs, workers=workers, timeout_s=timeout_s, on_done=finished)
+    scores = {method: MethodScore(method) for method in rewards}
+    for (method, seed), result in sorted(done.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        score = scores[method]
+        if not result.get("ok"):
+            score.failures.append(f"seed {seed}: {result.get('reason')}")
+            continue
+        score.seeds.append(seed)
+        score.success.append(float(statistics.fmean(result["eval_success"])))
+        score.returns.append(float(statistics.fmean(result["eval_returns"])))
+        score.env_steps = max(score.env_steps, int(result["env_steps"]))
+        score.wall_s += float(result["wall_s"])
+        score.policies.append(result["policy"])
+    return scores
