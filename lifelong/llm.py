@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openai
-
 from lifelong.config import LLMSettings
 from lifelong.runs import atomic_write_json
 
@@ -144,6 +142,8 @@ class LLM:
         self.ledger = Ledger.load(run_dir / LEDGER_FILE if run_dir else None)
         self.cache = ResponseCache(cache_dir) if (settings.cache and cache_dir) else None
         self._lock = threading.Lock()
+        import openai  # ~2 s to import: only commands that really talk to an LLM pay for it
+
         self._client = openai.OpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key(),
@@ -177,6 +177,8 @@ class LLM:
     def _complete(
         self, role: str, model: str, messages: list[Message], n: int, temperature: float
     ) -> list[str]:
+        import openai
+
         try:
             response = self._client.chat.completions.create(
                 model=model,
