@@ -86,8 +86,8 @@ class QACache:
         index = self._index()
         if index.count() == 0:
             return None
-        hit = index.query(query_embeddings=self.embedder.encode([question]), n_results=1,
-                          include=["distances"])
+        self._last = (question, self.embedder.encode([question]))  # reused by add(): one encode per miss
+        hit = index.query(query_embeddings=self._last[1], n_results=1, include=["distances"])
         if hit["ids"][0] and hit["distances"][0][0] < QA_DISTANCE:
             return self.answers.get(hit["ids"][0][0])
         return None
@@ -95,8 +95,12 @@ class QACache:
     def add(self, question: str, answer: str) -> None:
         self.answers[question] = answer
         atomic_write_json(self.path, self.answers)
-        self._index()
-        self._upsert([question])
+        index = self._index()
+        last = getattr(self, "_last", None)
+        if last is not None and last[0] == question:
+            index.upsert(ids=[question], embeddings=last[1], documents=[question])
+        else:
+            self._upsert([question])
 
 
 # ---- memory shared by both kinds of curriculum ---------------------------------------------------

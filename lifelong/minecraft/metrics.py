@@ -64,10 +64,14 @@ def compute(run_path: Path) -> dict[str, Any]:
     skills: list[str] = []
     tasks: dict[str, list[str]] = {"completed": [], "failed": []}
     meta: dict[str, Any] = {}
+    path: list[dict[str, float]] = []  # every position the bot reported, in order
     for e in read_events(run_path / "events.jsonl"):
         kind = e.get("event")
-        if kind == "step":
-            steps[int(e["iteration"])] = e  # a round redone after --resume replaces the lost one
+        if kind in ("step", "reset"):
+            if e.get("position"):
+                path.append(e["position"])
+            if kind == "step":
+                steps[int(e["iteration"])] = e  # a round redone after --resume replaces the lost one
         elif kind == "task_done":
             if e.get("skill") and e["skill"] not in skills:
                 skills.append(e["skill"])
@@ -78,8 +82,10 @@ def compute(run_path: Path) -> dict[str, Any]:
     curve = []
     for iteration in sorted(steps):
         e = steps[iteration]
-        tracker.update(iteration, e.get("inventory") or {}, e.get("position"))
+        tracker.update(iteration, e.get("inventory") or {}, None)
         curve.append([iteration, len(tracker.first_seen)])
+    tracker.distance = sum(math.dist([a[k] for k in "xyz"], [b[k] for k in "xyz"])
+                           for a, b in zip(path, path[1:]))
     ledger = _ledger(run_path)
     unique = sorted(tracker.first_seen, key=lambda i: (tracker.first_seen[i], i))
     return {

@@ -132,6 +132,8 @@ class MinecraftWorld:
         self.obs = obs or self.obs
         self.started = True
         self.tracker.update(self.iteration, self.obs.get("inventory") or {}, self.obs.get("position"))
+        self.run.log("reset", iteration=self.iteration, inventory=self.obs.get("inventory") or {},
+                     position=self.obs.get("position"))
 
     def _skills_for(self, code: str, main: str) -> list[dict[str, str]]:
         """Exactly the library skills the program calls, with their callees (issue 4's runner)."""
