@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -31,18 +30,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lifelong.config import LLMSettings  # noqa: E402
-from lifelong.embeddings import Embedder  # noqa: E402
-from lifelong.library import SkillLibrary  # noqa: E402
-from lifelong.llm import LLM  # noqa: E402
-from lifelong.loop import Loop  # noqa: E402
-from lifelong.minecraft.action import ActionAgent  # noqa: E402
-from lifelong.minecraft.critic import Critic, parse_count_task  # noqa: E402
-from lifelong.minecraft.curriculum import Curriculum, QACache  # noqa: E402
-from lifelong.minecraft.describe import SkillManager  # noqa: E402
-from lifelong.minecraft.planner import planner_models, serve_planner  # noqa: E402
-from lifelong.minecraft.world import MinecraftWorld  # noqa: E402
-from lifelong.runs import RunDir  # noqa: E402
+from lifelong.config import LLMSettings
+from lifelong.embeddings import Embedder
+from lifelong.library import SkillLibrary
+from lifelong.llm import LLM
+from lifelong.loop import Loop
+from lifelong.minecraft.action import ActionAgent
+from lifelong.minecraft.critic import Critic, parse_count_task
+from lifelong.minecraft.curriculum import Curriculum, QACache
+from lifelong.minecraft.describe import SkillManager
+from lifelong.minecraft.planner import planner_models, serve_planner
+from lifelong.minecraft.world import MinecraftWorld
+from lifelong.runs import RunDir
 
 
 class InstantBody:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from lifelong.cli import app
 from lifelong.loop import Loop
-from lifelong.minecraft.metrics import Tracker, compute
+from lifelong.minecraft.metrics import Tracker
 from lifelong.openai_server import ChatServer
 
 runner = CliRunner()
@@ -32,7 +32,7 @@ def small_run(tmp_path: Path) -> Path:
         reply('async function craftWoodenPickaxe(bot) {\n  await craftItem(bot, "wooden_pickaxe", 1);\n}'),
     ]
     with ChatServer.scripted(script) as server:
-        world, env, library, run, _ = make_world(server.base_url, tmp_path)
+        world, _, _, run, _ = make_world(server.base_url, tmp_path)
         run.log("run_started", llm="scripted", curriculum="auto", seed=0)
         Loop(world, run, rounds=1).run(iterations=2)
     return run.path

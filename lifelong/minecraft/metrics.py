@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def compute(run_path: Path) -> dict[str, Any]:
         tracker.update(iteration, e.get("inventory") or {}, None)
         curve.append([iteration, len(tracker.first_seen)])
     tracker.distance = sum(math.dist([a[k] for k in "xyz"], [b[k] for k in "xyz"])
-                           for a, b in zip(path, path[1:]))
+                           for a, b in pairwise(path))
     ledger = _ledger(run_path)
     unique = sorted(tracker.first_seen, key=lambda i: (tracker.first_seen[i], i))
     return {
