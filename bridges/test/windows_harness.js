@@ -59,6 +59,7 @@ async function stopServer (serv) {
   for (const player of [...serv.players]) player._client.end('bye')
   await sleep(100)
   await serv.saveBlockEntities?.()
+  await serv.overworld.saveNow?.()
   serv.stopTickInterval?.()
   await serv.destroy().catch(() => {})
   for (const player of serv.players) player._client.write = () => {}

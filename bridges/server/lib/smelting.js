@@ -145,11 +145,11 @@ function fuelTable () {
       [`${w}_button`]: 100,
       [`${w}_sign`]: 200,
       [`${w}_hanging_sign`]: 800,
-      [`${w}_sapling`]: 100,
       [`${w}_boat`]: 1200,
       [`${w}_chest_boat`]: 1200
     })
   }
+  for (const w of WOODS) if (w !== 'mangrove') fuels[`${w}_sapling`] = 100 // mangrove: propagule
   for (const c of COLORS) {
     fuels[`${c}_wool`] = 100
     fuels[`${c}_carpet`] = 67

@@ -1,0 +1,205 @@
+'use strict'
+/**
+ * flying-squid plugin: furnaces that smelt. Using a placed furnace opens a
+ * minecraft:furnace window (0 input, 1 fuel, 2 output, then the inventory)
+ * that works with mineflayer's bot.openFurnace(): progress and fuel go out as
+ * window properties (craft_progress_bar 0 fuel left, 1 fuel total, 2 cook
+ * progress, 3 cook total) and the output appears in slot 2.
+ *
+ * Every furnace is ticked by the server tick (20/s) whether or not a window is
+ * open, so smelting goes on after the bot walks away; the block shows lit=true
+ * while burning. Rules and tables live in lib/smelting.js (pure, unit-tested);
+ * state persists in the world folder with the chests (lib/blockEntities.js).
+ * Unlike vanilla, furnaces in unloaded chunks keep working (simpler, and a bot
+ * that walks away expects its iron). Blast furnaces and smokers are not handled.
+ */
+const { Menu, attachMenus, onBlockUse, windowProtocolType } = require('../lib/menus')
+const { createSmeltingBook, newFurnaceState, tickFurnace, furnaceActive } = require('../lib/smelting')
+const { storeFor, blockKey, worldName, worldByName, dropAt } = require('../lib/blockEntities')
+const { Vec3 } = require('vec3')
+
+const SLOT_NAMES = ['input', 'fuel', 'output']
+const PROPERTIES = ['litTime', 'litDuration', 'cookProgress', 'cookTotal']
+
+class FurnaceMenu extends Menu {
+  constructor (player, id, furnace) {
+    super(player, { id, typeName: 'minecraft:furnace', title: { translate: 'container.furnace' }, containerSize: 3 })
+    this.furnace = furnace
+    this.sentProperties = [null, null, null, null]
+  }
+
+  getContainer (i) {
+    const slot = this.furnace.state[SLOT_NAMES[i]]
+    return slot ? new this.tools.Item(slot.id, slot.count) : null
+  }
+
+  setContainer (i, item) {
+    this.furnace.state[SLOT_NAMES[i]] = item ? { id: item.type, count: item.count } : null
+    this.furnace.changed(this)
+  }
+
+  isResultSlot (i) { return i === 2 }
+  mayPlace (i, item) {
+    if (i === 2) return false
+    if (i === 1) return this.furnace.book.burnTime(item.type) > 0 || item.name === 'bucket'
+    return true
+  }
+
+  onTake (i) { if (i === 2) this.furnace.state.experience = 0 }
+
+  quickMoveStack (i) {
+    if (i === 2) return this.moveItemStackTo(2, 3, 39, true)
+    if (i < 3) return this.moveItemStackTo(i, 3, 39)
+    const item = this.get(i)
+    if (!item) return false
+    if (this.furnace.book.resultFor(item.type) && this.moveItemStackTo(i, 0, 1)) return true
+    if (this.furnace.book.burnTime(item.type) > 0 && this.moveItemStackTo(i, 1, 2)) return true
+    return i < 30 ? this.moveItemStackTo(i, 30, 39) : this.moveItemStackTo(i, 3, 30)
+  }
+
+  /** Sends the window properties that changed since the last call. */
+  sendProperties () {
+    if (this.closed) return
+    PROPERTIES.forEach((name, property) => {
+      const value = this.furnace.state[name]
+      if (this.sentProperties[property] === value) return
+      this.sentProperties[property] = value
+      this.player._client.write('craft_progress_bar', { windowId: this.id, property, value })
+    })
+  }
+
+  onClose () { this.furnace.viewers.delete(this) }
+}
+
+module.exports.server = function (serv, settings) {
+  const registry = serv.registry
+  const book = createSmeltingBook(registry)
+  const store = storeFor(serv, settings)
+  const records = store.table('furnace')
+  const live = new Map() // key -> furnace
+  const active = new Set() // furnaces that need ticking
+  const stackSize = (id) => registry.items[id]?.stackSize ?? 64
+
+  const fromRecord = (rec) => {
+    const state = { ...newFurnaceState(), ...rec }
+    for (const slot of SLOT_NAMES) {
+      const r = rec[slot]
+      const def = r && registry.itemsByName[r.name]
+      state[slot] = def ? { id: def.id, count: r.count } : null
+    }
+    return state
+  }
+  const toRecord = (state) => {
+    const rec = { ...state }
+    for (const slot of SLOT_NAMES) {
+      rec[slot] = state[slot] ? { name: registry.items[state[slot].id].name, count: state[slot].count } : null
+    }
+    return rec
+  }
+
+  const furnaceAt = (key) => {
+    let furnace = live.get(key)
+    if (furnace) return furnace
+    furnace = {
+      key,
+      book,
+      state: records[key] ? fromRecord(records[key]) : newFurnaceState(),
+      viewers: new Set(),
+      lit: null,
+      changed (byMenu) {
+        store.markDirty()
+        active.add(furnace)
+        for (const menu of furnace.viewers) if (menu !== byMenu) setImmediate(() => menu.broadcastChanges())
+      }
+    }
+    live.set(key, furnace)
+    if (furnaceActive(furnace.state, book)) active.add(furnace)
+    return furnace
+  }
+
+  // furnaces that were burning when the world was saved start again at once
+  for (const key of Object.keys(records)) furnaceAt(key)
+
+  store.onSave(() => {
+    for (const [key, furnace] of live) {
+      const s = furnace.state
+      if (s.input || s.fuel || s.output || s.litTime > 0) records[key] = toRecord(s)
+      else delete records[key]
+    }
+  })
+
+  /** Shows lit=true/false on the furnace block when burning starts or stops. */
+  const showLit = async (furnace) => {
+    const lit = furnace.state.litTime > 0
+    if (furnace.lit === lit) return
+    furnace.lit = lit
+    const [name, coords] = furnace.key.split(':')
+    const [x, y, z] = coords.split(',').map(Number)
+    const world = worldByName(serv, name)
+    const pos = new Vec3(x, y, z)
+    const block = await world.getBlock(pos)
+    if (block?.name !== 'furnace') return
+    const props = block.getProperties()
+    if (props.lit === lit) return
+    const Block = require('prismarine-block')(registry)
+    const next = Block.fromProperties('furnace', { ...props, lit }, block.biome?.id ?? 0)
+    await serv.setBlock(world, pos, next.stateId)
+  }
+
+  serv.on('tick', () => {
+    for (const furnace of active) {
+      const changed = tickFurnace(furnace.state, book, stackSize)
+      if (changed) store.markDirty()
+      for (const menu of furnace.viewers) {
+        if (changed) menu.broadcastChanges()
+        menu.sendProperties()
+      }
+      showLit(furnace).catch(err => serv.emit('error', err))
+      if (!furnaceActive(furnace.state, book)) {
+        active.delete(furnace)
+        store.markDirty()
+      }
+    }
+  })
+
+  serv.once('asap', () => {
+    const protocolType = windowProtocolType(registry, 'minecraft:furnace')
+    onBlockUse(serv, 'furnace', ({ block, player }) => {
+      const furnace = furnaceAt(blockKey(worldName(serv, player.world), block.position))
+      const menus = attachMenus(player, serv)
+      const menu = menus.open((id) => new FurnaceMenu(player, id, furnace), protocolType)
+      furnace.viewers.add(menu)
+      // a tick later, like vanilla: mineflayer's openFurnace() only listens
+      // for properties once its windowOpen promise has resolved
+      setTimeout(() => menu.sendProperties(), 50)
+      return true
+    })
+  })
+
+  /** A broken furnace drops its slots and forgets its state. */
+  serv._lifelongFurnaceBroken = (world, position) => {
+    const key = blockKey(worldName(serv, world), position)
+    if (!live.has(key) && !records[key]) return
+    const furnace = furnaceAt(key)
+    for (const menu of [...furnace.viewers]) menu.player._menus.closeCurrent(true)
+    const Item = require('prismarine-item')(registry)
+    for (const slot of SLOT_NAMES) {
+      const s = furnace.state[slot]
+      if (s) dropAt(serv, world, position, new Item(s.id, s.count))
+    }
+    active.delete(furnace)
+    live.delete(key)
+    delete records[key]
+    store.markDirty()
+  }
+  serv._lifelongFurnaces = { furnaceAt, book }
+}
+
+module.exports.player = function (player, serv) {
+  player.on('dug_done', (data, cancelled) => {
+    if (cancelled || data.block?.name !== 'furnace') return
+    serv._lifelongFurnaceBroken?.(player.world, data.position)
+  })
+}
+
+module.exports.FurnaceMenu = FurnaceMenu
