@@ -21,6 +21,7 @@ from lifelong.library import SkillLibrary
 from lifelong.llm import LLM, LLMError
 from lifelong.openai_server import ChatServer, Fault
 from lifelong.robotics.eureka import EurekaConfig, EurekaWorld, run_eureka
+from lifelong.robotics.pool import run_jobs
 from lifelong.robotics.reflection import TrainingCurves, hints, policy_feedback, sample
 from lifelong.robotics.tasks import load_card
 from lifelong.runs import RunDir
@@ -192,6 +193,31 @@ def test_resume_mid_run_continues_with_the_same_history(tmp_path):
     assert "import of 'os' is not allowed" in text and "no ```python code block" in text
     assert out["iterations"] == 2 and out["rejected"] == 4
     assert out["human_normalized_score"] is None and out["note"] == "no candidate trained successfully"
+
+
+def _job(job: dict) -> dict:
+    """Pool test job (module level, so worker processes can import it)."""
+    import os
+    import time
+
+    if job["mode"] == "hang":
+        time.sleep(60)
+    if job["mode"] == "exit":
+        os._exit(3)
+    if job["mode"] == "raise":
+        raise MemoryError("too big")
+    return {"ok": True, "value": job["value"]}
+
+
+def test_pool_reports_hangs_crashes_and_exceptions_as_failed_jobs():
+    jobs = [{"mode": "hang"}, {"mode": "exit"}, {"mode": "raise"}, {"mode": "ok", "value": 7}]
+    done = []
+    results = run_jobs(jobs, workers=2, timeout_s=3, fn=_job, on_done=lambda i, r: done.append(i))
+    assert results[0]["rule"] == "timeout" and "did not finish within 3 s" in results[0]["reason"]
+    assert results[1]["rule"] == "crash" and "exited with code 3" in results[1]["reason"]
+    assert results[2]["rule"] == "crash" and "MemoryError: too big" in results[2]["reason"]
+    assert results[3]["ok"] and results[3]["value"] == 7
+    assert sorted(done) == [0, 1, 2, 3]
 
 
 def test_reflection_samples_ten_points_and_hints():

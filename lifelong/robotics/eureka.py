@@ -255,8 +255,13 @@ class EurekaWorld:
         return self._store_in_library(best, results)
 
     def _store_in_library(self, best: Attempt, results: Results) -> str | None:
-        eureka = results.methods["eureka"]
+        eureka, sparse = results.methods["eureka"], results.methods["sparse"]
         if self.library is None or not eureka.success:
+            return None
+        if sparse.success and eureka.success_mean < sparse.success_mean:
+            # Not verified: the sparse reward does better. Kept in the run folder, not the library.
+            self.run.log("not_stored", reason="the best reward scores below the sparse reward",
+                         F=eureka.success_mean, F_sparse=sparse.success_mean)
             return None
         evidence = {"task": self.card.name, "base_env": self.card.base_env,
                     "fitness": best.score, "success_metric": self.card.success.name,
