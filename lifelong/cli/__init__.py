@@ -13,6 +13,7 @@ app = typer.Typer(
 
 # --- command registration: one line per command group (keep this block sorted) ---
 from lifelong.cli import explore, report  # noqa: E402
+from lifelong.cli import robot  # noqa: E402
 from lifelong.cli import run_program  # noqa: E402
 from lifelong.cli import server  # noqa: E402
 from lifelong.cli import skills  # noqa: E402
@@ -20,6 +21,7 @@ from lifelong.cli import skills  # noqa: E402
 app.command("explore")(explore.explore)
 app.command("report")(report.report)
 app.command("run-program")(run_program.run_program)
+app.command("train-robot")(robot.train_robot)
 
 app.add_typer(server.app, name="server")
 app.add_typer(skills.app, name="skills")

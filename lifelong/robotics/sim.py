@@ -528,6 +528,20 @@ class BatchSim:
                 self._pos[ids] = self.robot.position(self.u, self.raw)[ids]
         return self._obs()
 
+    def reset_seeded(self, seeds: list[int]) -> np.ndarray:
+        """Reset env i from its own ``np.random.default_rng(seeds[i])``: the start state of an
+        evaluation episode depends only on its seed, not on N or on the other envs."""
+        assert len(seeds) == self.num_envs, "one seed per env"
+        self.batch.reset(stage=mujoco.mjtStage.mjSTAGE_NONE)
+        for i, seed in enumerate(seeds):
+            qpos, qvel = self.robot.reset(self.u, np.random.default_rng(seed), 1)
+            self.raw["qpos"][i], self.raw["qvel"][i] = qpos[0], qvel[0]
+        self.batch.forward()
+        self.t[:] = 0
+        if self.robot.position is not None:
+            self._pos = self.robot.position(self.u, self.raw).copy()
+        return self._obs()
+
     def _obs(self) -> np.ndarray:
         return self.robot.obs(self.u, self.raw).astype(np.float32)
 

@@ -1,0 +1,163 @@
+"""`lifelong train-robot TASK`: train PPO on a robot task card with a given reward.
+
+``--reward human|sparse|FILE.py`` trains one reward with no LLM (baselines, offline use); FILE.py
+must pass the same sandbox as LLM-written rewards. The Eureka loop (LLM-written rewards) builds
+on the same pieces: ``resolve_reward`` and ``train_and_evaluate``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from lifelong.cli.common import (
+    BudgetUSDOption, ConfigOption, LibraryOption, LLMUrlOption, ModelOption, console, err_console,
+    fail, print_json, user_errors,
+)
+
+if TYPE_CHECKING:  # the robotics stack (gymnasium, MuJoCo, torch) loads only when a command runs
+    from lifelong.robotics.tasks import TaskCard
+
+RewardOption = Annotated[
+    str | None,
+    typer.Option("--reward", help="human | sparse | path to a reward .py file "
+                 "(default: the LLM writes the reward: Eureka loop)"),
+]
+
+
+def resolve_reward(card: TaskCard, spec: str):
+    """A reward callable and its label for ``--reward`` (human, sparse, or a sandboxed file)."""
+    if spec in ("human", "sparse"):
+        return card.reward_fn(spec), spec  # type: ignore[arg-type]
+    path = Path(spec)
+    if path.suffix != ".py":
+        fail(f"--reward must be 'human', 'sparse' or a .py file, not {spec!r}")
+    if not path.exists():
+        fail(f"reward file {path} does not exist")
+    from lifelong.robotics.reward import RewardRejected, load_reward_file
+
+    try:
+        return load_reward_file(path), str(path)
+    except RewardRejected as exc:
+        fail(f"reward file rejected ({exc.rule}): {exc.reason}")
+    raise AssertionError("unreachable")
+
+
+def _progress(json_mode: bool) -> Progress:
+    """Rich progress bars; on stderr when stdout carries JSON."""
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[sps]} steps/s"), TimeRemainingColumn(),
+        console=err_console if json_mode else console, transient=json_mode,
+    )
+
+
+def train_and_evaluate(card: TaskCard, reward_fn: Any, label: str, budget: int, seeds: int,
+                       eval_episodes: int = 5, threads: int = 1, log_dir: Path | None = None,
+                       save_dir: Path | None = None, json_mode: bool = False) -> dict[str, Any]:
+    """Train one policy per seed, evaluate each deterministically; the summary as a dict.
+
+    eval_return_* / success_* pool the evaluation episodes of all seeds (seeds x episodes).
+    """
+    from lifelong.robotics.ppo import evaluate, train
+
+    start = time.perf_counter()
+    returns: list[float] = []
+    successes: list[float] = []
+    per_seed, env_steps = [], 0
+    with _progress(json_mode) as bars:
+        for seed in range(seeds):
+            bar = bars.add_task(f"{card.name} seed {seed}", total=budget, sps="-")
+
+            def tick(done: int, total: int, bar=bar) -> None:
+                sps = done / max(time.perf_counter() - t0, 1e-9)
+                bars.update(bar, completed=done, total=total, sps=f"{sps:,.0f}")
+
+            t0 = time.perf_counter()
+            result = train(card, reward_fn, steps=budget, seed=seed, threads=threads,
+                           log_dir=log_dir / f"seed{seed}" if log_dir else None, progress=tick)
+            ev = evaluate(card, result.policy, seeds=range(eval_episodes), threads=threads)
+            if save_dir:
+                result.policy.save(save_dir / f"{card.name}-seed{seed}.pt")
+            returns += ev.returns
+            successes += ev.successes
+            env_steps += result.env_steps
+            per_seed.append({"seed": seed, "eval_return_mean": ev.return_mean,
+                             "success_mean": ev.success_mean, "max_train_success": result.max_success,
+                             "steps_per_s": result.steps_per_s})
+    return {
+        "task": card.name, "reward": label, "eval_return_mean": float(np.mean(returns)),
+        "eval_return_std": float(np.std(returns)), "success_metric": card.success.name,
+        "success_mean": float(np.mean(successes)), "success_std": float(np.std(successes)),
+        "env_steps": env_steps, "wall_s": time.perf_counter() - start, "seeds": seeds,
+        "per_seed": per_seed,
+    }
+
+
+def open_card(task: str) -> "TaskCard":
+    """The task card, or a clean error naming the bad field / listing the known tasks."""
+    from lifelong.robotics.tasks import TaskCardError, UnknownTaskError, load_card
+
+    try:
+        return load_card(task)
+    except (TaskCardError, UnknownTaskError) as exc:
+        fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+@user_errors(OSError)
+def train_robot(
+    task: Annotated[str, typer.Argument(help="task card name, e.g. HalfCheetah (see envs/robots/)")],
+    reward: RewardOption = None,
+    budget: Annotated[int | None, typer.Option(help="env steps per seed (default: the card's)")] = None,
+    seeds: Annotated[int | None, typer.Option(min=1, help="training seeds (default: 1 with "
+                                                    "--reward, 5 for the LLM loop's final scores)")] = None,
+    eval_episodes: Annotated[int, typer.Option(min=1, help="deterministic episodes per seed")] = 5,
+    threads: Annotated[int, typer.Option(min=1, help="torch and MuJoCo threads")] = 1,
+    log_dir: Annotated[Path | None, typer.Option(help="TensorBoard log folder")] = None,
+    save_dir: Annotated[Path | None, typer.Option(help="save policy checkpoints here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    # --- the LLM loop (Eureka), used when no --reward is given: lifelong/cli/robot_llm.py ---
+    iterations: Annotated[int, typer.Option(min=1, help="LLM loop: reward-writing iterations")] = 5,
+    samples: Annotated[int, typer.Option(min=1, help="LLM loop: reward candidates per iteration")] = 8,
+    workers: Annotated[int | None, typer.Option(min=1, help="LLM loop: parallel trainings")] = None,
+    temperature: Annotated[float, typer.Option(help="LLM loop: sampling temperature")] = 1.0,
+    examples: Annotated[int, typer.Option(min=0, help="LLM loop: library rewards shown as examples")] = 2,
+    run_dir: Annotated[Path | None, typer.Option(help="LLM loop: run folder")] = None,
+    resume: Annotated[bool, typer.Option(help="LLM loop: continue the run in --run-dir")] = False,
+    library: LibraryOption = None,
+    config: ConfigOption = None,
+    llm_url: LLMUrlOption = None,
+    model: ModelOption = None,
+    budget_usd: BudgetUSDOption = None,
+) -> None:
+    """Design a reward with the LLM (Eureka loop), or train PPO on a given --reward."""
+    if reward is None:
+        from lifelong.cli.robot_llm import run_llm_loop
+
+        run_llm_loop(task, iterations=iterations, samples=samples, budget=budget, seeds=seeds or 5,
+                     workers=workers, temperature=temperature, examples=examples, run_dir=run_dir,
+                     resume=resume, library=library, config=config, llm_url=llm_url, model=model,
+                     budget_usd=budget_usd, as_json=as_json)
+        return
+    card = open_card(task)
+    reward_fn, label = resolve_reward(card, reward)
+    summary = train_and_evaluate(card, reward_fn, label, budget or card.budget, seeds or 1,
+                                 eval_episodes, threads, log_dir, save_dir, as_json)
+    if as_json:
+        print_json(summary)
+    else:
+        _print_summary(console, summary)
+
+
+def _print_summary(out: Console, s: dict[str, Any]) -> None:
+    out.print(f"[bold]{s['task']}[/] reward={s['reward']} seeds={s['seeds']} "
+              f"env_steps={s['env_steps']:,} wall={s['wall_s']:.1f}s")
+    out.print(f"  eval return {s['eval_return_mean']:.1f} ± {s['eval_return_std']:.1f}   "
+              f"{s['success_metric']} {s['success_mean']:.3f} ± {s['success_std']:.3f}")
