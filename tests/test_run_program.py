@@ -41,12 +41,13 @@ function findFreeSpot(bot) {
     for (let dx = -r; dx <= r; dx++) {
       for (let dz = -r; dz <= r; dz++) {
         for (const dy of [0, 1, -1]) {
+          if (dx === 0 && dz === 0) continue;  // that is where the bot stands
           const q = p.offset(dx, dy, dz);
           const here = bot.blockAt(q);
           const above = bot.blockAt(q.offset(0, 1, 0));
           const below = bot.blockAt(q.offset(0, -1, 0));
           if (here && here.name === "air" && above && above.name === "air" &&
-              below && below.boundingBox === "block") return q;
+              below && below.boundingBox === "block" && !/table|furnace|chest/.test(below.name)) return q;
         }
       }
     }

@@ -69,7 +69,9 @@ function createBody (config = {}) {
   function snapshot (extra = {}) {
     const obs = state.bot ? observe(state.bot, state.memory) : {}
     if (background.length) extra.background_errors = background.splice(0)
-    return { ...obs, ...extra, connected: alive() }
+    const connected = alive()
+    if (!connected && state.endReason) extra.disconnect_reason = state.endReason
+    return { ...obs, ...extra, connected }
   }
 
   const api = {
@@ -82,7 +84,10 @@ function createBody (config = {}) {
       state.connectOpts = opts
       state.memory = new Memory(bot)
       state.helpers = helpersFor(bot)
+      state.endReason = null
       bot.on('messagestr', onMessage)
+      bot.on('kicked', (reason) => { state.endReason = `kicked: ${typeof reason === 'string' ? reason : JSON.stringify(reason)}` })
+      bot.on('end', (reason) => { state.endReason = state.endReason || `connection ended: ${reason || 'unknown'}` })
       await bot.waitForChunksToLoad().catch(() => {})
       return JSON.stringify(snapshot({ chat: state.chat.splice(0) }))
     },

@@ -323,7 +323,8 @@ class MinecraftEnv:
         except Crash as crash:
             return self._recover(str(crash), before)
         if not obs.get("connected", True):
-            return self._recover("the bot was disconnected from the server during the program", before, obs)
+            reason = obs.get("disconnect_reason") or (obs.get("error") or {}).get("message") or "no reason given"
+            return self._recover(f"the bot was disconnected from the server during the program ({reason})", before, obs)
         self.last_obs = obs
         return obs
 

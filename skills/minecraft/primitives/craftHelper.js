@@ -1,6 +1,12 @@
 // failedCraftFeedback(bot, name, item, craftingTable): say in chat why `name` cannot be
 // crafted, naming exactly what is missing ("cannot craft iron_pickaxe: need 2 more iron_ingot").
 
+const _COMMON_INGREDIENTS = new Set([
+    "oak_log", "oak_planks", "stick", "cobblestone", "coal", "iron_ingot", "gold_ingot", "diamond",
+    "copper_ingot", "string", "leather", "wheat", "sand", "glass", "redstone", "paper", "feather",
+    "flint", "white_wool", "stone", "oak_slab", "furnace", "crafting_table", "chest", "lapis_lazuli",
+]);
+
 function _missingFor(bot, recipe, times) {
     const missing = [];
     for (const d of recipe.delta) {
@@ -25,15 +31,18 @@ function failedCraftFeedback(bot, name, item, craftingTable, times = 1) {
         );
         return;
     }
-    // The recipe missing the fewest items; among equals the most basic ingredients (lowest
-    // item ids: oak_planks before cherry_planks, planks before bamboo).
+    // The recipe missing the fewest items; among equals the one with the commonest
+    // ingredients (oak_planks over cherry_planks or bamboo, cobblestone over blackstone).
     let best = null;
     for (const recipe of usable) {
         const missing = _missingFor(bot, recipe, times);
         const total = missing.reduce((n, m) => n + m[1], 0);
-        const basic = recipe.delta.filter((d) => d.count < 0).reduce((n, d) => n + d.id, 0);
-        if (!best || total < best.total || (total === best.total && basic < best.basic)) {
-            best = { missing, total, basic };
+        const inputs = recipe.delta.filter((d) => d.count < 0);
+        const rare = inputs.filter((d) => !_COMMON_INGREDIENTS.has(mcData.items[d.id].name)).length;
+        const ids = inputs.reduce((n, d) => n + d.id, 0);
+        if (!best || total < best.total || (total === best.total &&
+            (rare < best.rare || (rare === best.rare && ids < best.ids)))) {
+            best = { missing, total, rare, ids };
         }
     }
     if (best.total === 0) {

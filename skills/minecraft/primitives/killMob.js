@@ -30,11 +30,16 @@ async function killMob(bot, mobName, timeout = 300) {
         return;
     }
     bot.save(`${mobName}_killed`);
+    // pvp stops its own movement a few ticks after the kill; start walking after that.
+    await bot.waitForTicks(5);
     const where = entity.position.floored();
-    try {
-        await bot.pathfinder.goto(new GoalNear(where.x, where.y, where.z, 1));
-        await bot.waitForTicks(10);
-    } catch (err) {
-        bot.chat(`killed ${mobName} but could not reach its drops: ${err.message}`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            await bot.pathfinder.goto(new GoalNear(where.x, where.y, where.z, 1));
+            await bot.waitForTicks(10);
+            return;
+        } catch (err) {
+            if (attempt === 1) bot.chat(`killed ${mobName} but could not reach its drops: ${err.message}`);
+        }
     }
 }

@@ -29,14 +29,16 @@ async function placeItem(bot, name, position) {
         new Vec3(0, -1, 0), new Vec3(0, 1, 0), new Vec3(1, 0, 0),
         new Vec3(-1, 0, 0), new Vec3(0, 0, 1), new Vec3(0, 0, -1),
     ];
+    // Place against a plain block: using a table, furnace or chest opens it instead.
+    const interactive = /(crafting_table|furnace|smoker|chest|barrel|door|button|lever|_bed|anvil|table|hopper|dispenser|dropper|shulker_box)/;
     let reference = null;
     let face = null;
     for (const f of faces) {
         const b = bot.blockAt(position.plus(f));
-        if (b && b.boundingBox === "block" && !["water", "lava"].includes(b.name)) {
+        if (!b || b.boundingBox !== "block" || ["water", "lava"].includes(b.name)) continue;
+        if (!reference || (interactive.test(reference.name) && !interactive.test(b.name))) {
             reference = b;
             face = f.scaled(-1);
-            break;
         }
     }
     if (!reference) {
@@ -46,7 +48,16 @@ async function placeItem(bot, name, position) {
     try {
         await bot.pathfinder.goto(new GoalPlaceBlock(position, bot.world, { range: 4 }));
         await bot.equip(held, "hand");
-        await bot.placeBlock(reference, face);
+        const sneak = interactive.test(reference.name);
+        if (sneak) {
+            bot.setControlState("sneak", true);
+            await bot.waitForTicks(2);
+        }
+        try {
+            await bot.placeBlock(reference, face);
+        } finally {
+            if (sneak) bot.setControlState("sneak", false);
+        }
         bot.save(`${name}_placed`);
     } catch (err) {
         const now = bot.blockAt(position);
