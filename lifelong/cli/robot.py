@@ -17,8 +17,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lifelong.cli.common import (
-    BudgetUSDOption, ConfigOption, LibraryOption, LLMUrlOption, ModelOption, console, err_console,
-    fail, print_json, user_errors,
+    BudgetUSDOption,
+    ConfigOption,
+    LibraryOption,
+    LLMUrlOption,
+    ModelOption,
+    console,
+    err_console,
+    fail,
+    print_json,
+    user_errors,
 )
 
 if TYPE_CHECKING:  # the robotics stack (gymnasium, MuJoCo, torch) loads only when a command runs
@@ -74,12 +82,12 @@ def train_and_evaluate(card: TaskCard, reward_fn: Any, label: str, budget: int, 
     with _progress(json_mode) as bars:
         for seed in range(seeds):
             bar = bars.add_task(f"{card.name} seed {seed}", total=budget, sps="-")
+            t0 = time.perf_counter()
 
-            def tick(done: int, total: int, bar=bar) -> None:
+            def tick(done: int, total: int, bar: Any = bar, t0: float = t0) -> None:
                 sps = done / max(time.perf_counter() - t0, 1e-9)
                 bars.update(bar, completed=done, total=total, sps=f"{sps:,.0f}")
 
-            t0 = time.perf_counter()
             result = train(card, reward_fn, steps=budget, seed=seed, threads=threads,
                            log_dir=log_dir / f"seed{seed}" if log_dir else None, progress=tick)
             ev = evaluate(card, result.policy, seeds=range(eval_episodes), threads=threads)
@@ -100,7 +108,7 @@ def train_and_evaluate(card: TaskCard, reward_fn: Any, label: str, budget: int, 
     }
 
 
-def open_card(task: str) -> "TaskCard":
+def open_card(task: str) -> TaskCard:
     """The task card, or a clean error naming the bad field / listing the known tasks."""
     from lifelong.robotics.tasks import TaskCardError, UnknownTaskError, load_card
 

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from lifelong.robotics.sim import BatchSim, RewardFn, call_reward
+from lifelong.robotics.sim import RewardFn, call_reward
 from lifelong.robotics.tasks import TaskCard, make_sim
 
 
@@ -56,7 +57,7 @@ class PPOConfig:
     target_kl: float | None = None
 
     @classmethod
-    def from_overrides(cls, overrides: dict[str, Any] | None = None) -> "PPOConfig":
+    def from_overrides(cls, overrides: dict[str, Any] | None = None) -> PPOConfig:
         known = {f.name for f in fields(cls)}
         bad = set(overrides or {}) - known
         if bad:
@@ -132,7 +133,7 @@ class Policy(nn.Module):
         tmp.replace(path)  # atomic: a crash never leaves half a checkpoint
 
     @classmethod
-    def load(cls, path: str | Path) -> "Policy":
+    def load(cls, path: str | Path) -> Policy:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         meta = blob["meta"]
         policy = cls(meta["obs_dim"], meta["act_dim"], tuple(meta["hidden"]), task=meta["task"])
@@ -423,7 +424,3 @@ def evaluate(card: TaskCard, policy: Policy, seeds: list[int] | tuple[int, ...] 
         obs = res.obs
     rets, fs, lens = zip(*(results[i] for i in range(len(seeds))))
     return EvalResult(list(rets), list(fs), list(lens))
-
-
-def config_dict(cfg: PPOConfig) -> dict[str, Any]:
-    return asdict(cfg)

@@ -43,8 +43,9 @@ bootstrap values at time-limit truncation).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import mujoco

@@ -113,14 +113,14 @@ class TaskCard(BaseModel):
     def success_values(self, state: State, dt: float) -> np.ndarray:
         """Per-step value of F's expression, shape [N]."""
         n = len(state["qpos"])
-        value = eval(_compiled_expr(self.success.expr), {"np": np, "dt": dt}, dict(state))  # noqa: S307
+        value = eval(_compiled_expr(self.success.expr), {"np": np, "dt": dt}, dict(state))
         return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
 
     def context_text(self) -> str:
         """The environment context shown to the reward writer (prompt-ready)."""
         lines = [f"Task: {self.name} - {self.description.strip()}", "", self.context.notes.strip(),
-                 "", "compute_reward(state) receives `state`, a dict of numpy float64 arrays, "
-                 "one row per parallel environment (N rows):"]
+                 "", ("compute_reward(state) receives `state`, a dict of numpy float64 arrays, "
+                      "one row per parallel environment (N rows):")]
         lines += [f"  state[{k!r}]: {v}" for k, v in self.context.fields.items()]
         return "\n".join(lines)
 
