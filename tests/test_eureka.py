@@ -177,9 +177,9 @@ def test_resume_mid_run_continues_with_the_same_history(tmp_path):
     run = RunDir(tmp_path / "run")
     bad = [reply(IMPORT_OS), "no code at all"]
     config = EurekaConfig(samples=2, steps=STEPS, seeds=1, workers=1)
-    with ChatServer.scripted([bad, Fault.server_error()]) as server:
-        with pytest.raises(LLMError, match="HTTP 500"):
-            run_eureka(card, llm_for(server, run), run, iterations=2, config=config)
+    with ChatServer.scripted([bad, Fault.server_error()]) as server, \
+            pytest.raises(LLMError, match="HTTP 500"):
+        run_eureka(card, llm_for(server, run), run, iterations=2, config=config)
     assert run.load_checkpoint()["loop"]["iteration"] == 1
     resumed = RunDir(tmp_path / "run", resume=True)
     with ChatServer.scripted([bad]) as server:

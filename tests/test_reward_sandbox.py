@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from lifelong.robotics.reward import (
-    RewardRejected, SandboxedReward, extract_code, load_reward, load_reward_file, probe,
+    RewardRejected,
+    SandboxedReward,
+    extract_code,
+    load_reward,
+    load_reward_file,
+    probe,
 )
 
 N = 6
@@ -90,6 +95,9 @@ def compute_reward(state):
         (body("__import__('os')"), "name", "the name '__import__' is not allowed"),
         (body("__builtins__"), "name", "'__builtins__'"),
         ("class A:\n    pass\n" + SOUND, "node", "line 1: class definitions are not allowed"),
+        (body("torch.classes", "import torch"), "attribute", "'.classes'"),
+        ("try:\n    x = 1\nexcept:\n    pass\n" + SOUND, "node", "line 3: a bare 'except:'"),
+        (body("BaseException"), "name", "the builtin 'BaseException' is not allowed"),
         ("def reward(state):\n    return 1, {}\n", "signature", "must define a top-level function"),
         ("def compute_reward():\n    return 1, {}\n", "signature", "exactly one argument"),
         ("def compute_reward(state)\n    return 1\n", "syntax", "line 1: syntax error"),
@@ -157,6 +165,10 @@ def compute_reward(state):
     reward(state())
     with pytest.raises(RewardRejected, match=r"call 2\) did not finish within 0.2 s"):
         reward(state())
+    swallow = ("import numpy as np\ndef compute_reward(state):\n    while True:\n        try:\n"
+               "            while True:\n                pass\n        except Exception:\n"
+               "            pass\n")
+    assert rejected(swallow, first_call_timeout_s=0.2).rule == "timeout"  # cannot be swallowed
     with pytest.raises(RewardRejected, match="module body did not finish"):
         SandboxedReward("while True:\n    pass\n" + SOUND, first_call_timeout_s=0.2)
 

@@ -60,11 +60,14 @@ class Bars:
             p.update(self.jobs, description=f"iteration {fields['round'] + 1}: training",
                      total=fields["jobs"], completed=0, visible=True,
                      note=f"{fields['rejected']} rejected by the sandbox")
-        elif kind == "candidate_done":
-            p.advance(self.jobs)
+        elif kind in ("candidate_done", "candidate_rejected"):
+            if kind == "candidate_done":
+                p.advance(self.jobs)
             if not fields.get("ok"):
-                reason = str(fields.get("reason", "")).splitlines()[-1][:100]
-                p.console.print(f"  candidate {fields['index']} failed: {reason}", highlight=False)
+                reason = str(fields.get("reason", "")).splitlines()[-1][:160]
+                verb = "rejected" if kind == "candidate_rejected" else "failed"
+                p.console.print(f"  iteration {fields['round'] + 1}, candidate {fields['index']} "
+                                f"{verb}: {reason}", highlight=False, markup=False)
         elif kind == "round":
             score = fields.get("score")
             p.advance(self.rounds)

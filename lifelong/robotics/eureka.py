@@ -34,10 +34,18 @@ from lifelong.llm import LLM
 from lifelong.loop import Attempt, Loop, Task, best_of
 from lifelong.robotics.pool import run_jobs
 from lifelong.robotics.reflection import (
-    TrainingCurves, error_feedback, next_messages, policy_feedback, prompt,
+    TrainingCurves,
+    error_feedback,
+    next_messages,
+    policy_feedback,
+    prompt,
 )
 from lifelong.robotics.reward import (
-    ALLOWED_MODULES, CALL_TIMEOUT_S, FIRST_CALL_TIMEOUT_S, RewardRejected, check_source,
+    ALLOWED_MODULES,
+    CALL_TIMEOUT_S,
+    FIRST_CALL_TIMEOUT_S,
+    RewardRejected,
+    check_source,
     extract_code,
 )
 from lifelong.robotics.scores import DEFAULT_SEEDS, EVAL_EPISODES, Results, evaluate_methods
@@ -172,7 +180,7 @@ class EurekaWorld:
         self.run.log("rewards_written", round=rnd, count=len(replies))
         return replies
 
-    def verify(self, task: Task, candidates: list[str], round: int) -> list[Attempt]:  # noqa: A002
+    def verify(self, task: Task, candidates: list[str], round: int) -> list[Attempt]:
         attempts: list[Attempt | None] = [None] * len(candidates)
         jobs, slots = [], []
         for i, reply in enumerate(candidates):
@@ -186,6 +194,7 @@ class EurekaWorld:
             except RewardRejected as exc:
                 attempts[i] = self._failed(reply, code, exc.rule, exc.reason, round)
                 self._record(folder, attempts[i])
+                self.on_event("candidate_rejected", {"round": round, "index": i, "reason": exc.reason})
                 continue
             slots.append((i, reply, code, folder))
             jobs.append({

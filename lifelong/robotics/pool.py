@@ -79,7 +79,7 @@ def run_training_job(job: dict[str, Any]) -> dict[str, Any]:
         result.policy.save(out / "policy.pt")
     except RewardRejected as exc:
         return {"ok": False, "rule": exc.rule, "reason": exc.reason}
-    except Exception:  # the candidate's own failure (or the trainer's): report, never propagate
+    except Exception:  # noqa: BLE001 - the candidate's (or trainer's) failure: report, never raise
         return {"ok": False, "rule": "crash", "reason": _trim(traceback.format_exc())}
     return {
         "ok": True,

@@ -58,14 +58,17 @@ SAFE_BUILTINS: dict[str, Any] = {
     )
 }
 # Attributes that reach outside the computation: files, processes, code loading, thread settings.
-DENIED_ATTRIBUTES = frozenset(
-    """os sys subprocess shutil builtins importlib ctypes ctypeslib pickle socket inspect gc io
-    pathlib threading multiprocessing signal platform tempfile glob system popen spawn exec eval
-    compile load loads save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile
-    fromregex memmap open_memmap from_file dump dumps hub ops library utils cpp_extension package
-    serialization distributed backends f2py distutils testing lib npyio DataSource format
-    format_map set_num_threads set_num_interop_threads set_default_device""".split()
-)
+DENIED_ATTRIBUTES = frozenset({
+    "os", "sys", "subprocess", "shutil", "builtins", "importlib", "ctypes", "ctypeslib", "pickle",
+    "socket", "inspect", "gc", "io", "pathlib", "threading", "multiprocessing", "signal",
+    "platform", "tempfile", "glob", "system", "popen", "spawn", "exec", "eval", "compile", "load",
+    "loads", "save", "savez", "savez_compressed", "savetxt", "loadtxt", "genfromtxt", "fromfile",
+    "tofile", "fromregex", "memmap", "open_memmap", "from_file", "dump", "dumps", "hub", "ops",
+    "library", "utils", "cpp_extension", "package", "serialization", "distributed", "backends",
+    "f2py", "distutils", "testing", "lib", "npyio", "DataSource", "format", "format_map",
+    "set_num_threads", "set_num_interop_threads", "set_default_device", "classes", "load_library",
+    "onnx", "export", "profiler",
+})
 # Frame, code and traceback objects lead back to real globals (``gen.gi_frame.f_back.f_globals``).
 INTROSPECTION = re.compile(r"^(f|gi|co|cr|ag|tb|func)_")
 FORBIDDEN_NODES: dict[type, str] = {
@@ -96,8 +99,12 @@ class RewardRejected(ValueError):
         self.reason = reason
 
 
-class RewardTimeout(Exception):
-    """Raised inside the candidate by the alarm handler: BaseException-like but catchable by us."""
+class RewardTimeout(BaseException):
+    """Raised inside the candidate by the alarm handler.
+
+    A BaseException, so a candidate's ``except Exception`` cannot swallow it and keep looping
+    (``BaseException`` and bare ``except:`` are not allowed in reward code).
+    """
 
 
 # --- gate 1: the reply format ---------------------------------------------------------------------
@@ -172,6 +179,8 @@ def _violation(node: ast.AST, bound: set[str]) -> tuple[str, str] | None:
     """(rule, message) for the first rule ``node`` breaks, or None."""
     if type(node) in FORBIDDEN_NODES:
         return "node", FORBIDDEN_NODES[type(node)]
+    if isinstance(node, ast.ExceptHandler) and node.type is None:
+        return "node", "a bare 'except:' is not allowed; catch specific exceptions"
     if isinstance(node, ast.Import | ast.ImportFrom):
         message = _check_import(node)
         return ("import", message) if message else None
@@ -184,9 +193,9 @@ def _violation(node: ast.AST, bound: set[str]) -> tuple[str, str] | None:
     if isinstance(node, ast.Name):
         if node.id.startswith("__"):
             return "name", f"the name {node.id!r} is not allowed"
-        if isinstance(node.ctx, ast.Load) and node.id not in bound and node.id not in SAFE_BUILTINS:
-            if hasattr(builtins, node.id):
-                return "name", f"the builtin {node.id!r} is not allowed in reward code"
+        unsafe = node.id not in bound and node.id not in SAFE_BUILTINS and hasattr(builtins, node.id)
+        if isinstance(node.ctx, ast.Load) and unsafe:
+            return "name", f"the builtin {node.id!r} is not allowed in reward code"
     if isinstance(node, ast.FunctionDef | ast.arg):
         name = node.name if isinstance(node, ast.FunctionDef) else node.arg
         if name.startswith("__"):
@@ -225,7 +234,7 @@ def check_source(code: str) -> ast.Module:
 # --- gate 3: running it -------------------------------------------------------------------------
 
 
-def _guarded_import(name: str, globals: Any = None, locals: Any = None,  # noqa: A002
+def _guarded_import(name: str, globals: Any = None, locals: Any = None,
                     fromlist: Any = (), level: int = 0) -> Any:
     """``__import__`` for the sandbox: the static check already vetted names; this re-checks."""
     if level or name.split(".")[0] not in ALLOWED_MODULES:
@@ -297,7 +306,7 @@ class SandboxedReward:
         self.first_call_timeout_s = first_call_timeout_s
         self.calls = 0
         namespace: dict[str, Any] = {"__builtins__": sandbox_builtins(), "__name__": "reward"}
-        self._run("the module body", lambda: exec(compile(tree, FILENAME, "exec"), namespace),
+        self._run("the module body", lambda: exec(compile(tree, FILENAME, "exec"), namespace),  # noqa: S102
                   first_call_timeout_s)
         self.fn = namespace[FUNCTION_NAME]
 
@@ -311,7 +320,7 @@ class SandboxedReward:
             raise RewardRejected("output", f"{what}: {exc}") from None
         except RewardRejected:
             raise
-        except Exception as exc:  # anything the candidate raises is its failure, reported exactly
+        except Exception as exc:  # noqa: BLE001 - whatever the candidate raises is its failure
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             raise RewardRejected(
                 "runtime", f"{_candidate_line(exc)}{type(exc).__name__}: {message} (in {what})"
