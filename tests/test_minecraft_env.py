@@ -226,3 +226,15 @@ def test_server_death_mid_step_restarts_it_in_the_same_world(env: MinecraftEnv, 
     assert server.status(probe=False).running and server.status(probe=False).pid != pid
     assert obs["inventory"] == {"stick": 3}
     assert env.step("async function after(bot) { bot.chat('back'); }")["chat"] == ["back"]
+
+
+def test_viewer_serves_the_page_and_the_world_stream(env: MinecraftEnv) -> None:
+    import urllib.request
+
+    url = env.start_viewer(25597)
+    assert url == "http://localhost:25597"
+    page = urllib.request.urlopen(url, timeout=10).read().decode()
+    assert "Prismarine Viewer" in page
+    poll = urllib.request.urlopen(url + "/socket.io/?EIO=4&transport=polling", timeout=10).read().decode()
+    assert '"sid"' in poll  # socket.io handshake: the world stream is up
+    assert env.step("async function t(bot) { bot.chat('watched'); }")["chat"] == ["watched"]

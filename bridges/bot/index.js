@@ -9,6 +9,7 @@ const { createBot, Movements, goals, Vec3 } = require('./create')
 const { runProgram } = require('./runner')
 const { observe, Memory } = require('./observe')
 const { hardReset } = require('./reset')
+const { startViewer } = require('./viewer')
 
 const DEFAULT_PRIMITIVES = path.join(__dirname, '..', '..', 'skills', 'minecraft', 'primitives')
 const modules = path.join(__dirname, '..', 'node_modules')
@@ -153,9 +154,7 @@ function createBody (config = {}) {
     async viewer (port, firstPerson) {
       if (!alive()) throw new Error('viewer: the bot is not connected')
       if (state.viewer) return state.viewer.url
-      const { mineflayer: mineflayerViewer } = require(path.join(modules, 'prismarine-viewer'))
-      mineflayerViewer(state.bot, { port: Number(port) || 3007, firstPerson: Boolean(firstPerson), viewDistance: 4 })
-      state.viewer = { url: `http://localhost:${Number(port) || 3007}` }
+      state.viewer = await startViewer(state.bot, { port: Number(port) || 3007, firstPerson: Boolean(firstPerson) })
       return state.viewer.url
     },
 
@@ -164,7 +163,7 @@ function createBody (config = {}) {
       state.bot = null
       if (!bot) return
       try { if (state.memory) state.memory.detach() } catch (_) {}
-      try { if (bot.viewer) bot.viewer.close() } catch (_) {}
+      try { if (state.viewer) state.viewer.close() } catch (_) {}
       state.viewer = null
       bot.removeListener('messagestr', onMessage)
       await new Promise(resolve => {
