@@ -220,6 +220,18 @@ def test_pool_reports_hangs_crashes_and_exceptions_as_failed_jobs():
     assert sorted(done) == [0, 1, 2, 3]
 
 
+def test_training_job_trains_a_sandboxed_reward_with_tensorboard_logs(tmp_path):
+    card = write_card(tmp_path)
+    job = {"card": str(card), "reward": {"kind": "code", "code": SOUND}, "steps": 1024, "seed": 0,
+           "eval_seeds": [0, 1], "out_dir": str(tmp_path / "out"), "log_dir": str(tmp_path / "tb")}
+    (result,) = run_jobs([job], workers=1, timeout_s=120)
+    assert result["ok"], result.get("reason")
+    assert result["env_steps"] == 1024 and len(result["eval_success"]) == 2
+    assert set(result["history"][0]["components"]) == {"upright", "still", "centre"}
+    assert Path(result["policy"]).exists()
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
 def test_reflection_samples_ten_points_and_hints():
     history = [
         {"env_steps": 100 * (i + 1), "success": 0.0, "episode_length": 10.0 + i,

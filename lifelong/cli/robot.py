@@ -152,7 +152,7 @@ def train_robot(
         run_llm_loop(task, iterations=iterations, samples=samples, budget=budget, seeds=seeds or 5,
                      workers=workers, temperature=temperature, examples=examples, run_dir=run_dir,
                      resume=resume, library=library, config=config, llm_url=llm_url, model=model,
-                     budget_usd=budget_usd, as_json=as_json)
+                     budget_usd=budget_usd, as_json=as_json, log_dir=log_dir)
         return
     card = open_card(task)
     reward_fn, label = resolve_reward(card, reward)

@@ -71,6 +71,7 @@ class EurekaConfig:
     candidate_timeout_s: float | None = None  # per training job (default: from the budget)
     call_timeout_s: float = CALL_TIMEOUT_S
     first_call_timeout_s: float = FIRST_CALL_TIMEOUT_S
+    log_dir: str | None = None     # TensorBoard logs: <log_dir>/r<round>_k<i>, <log_dir>/final/...
 
 
 def fitness(result: dict[str, Any]) -> float:
@@ -200,7 +201,7 @@ class EurekaWorld:
             jobs.append({
                 "card": self.card_ref, "reward": {"kind": "code", "code": code},
                 "steps": self.steps, "seed": round, "eval_seeds": list(EVAL_EPISODES),
-                "out_dir": str(folder), "limits": {"call_timeout_s": self.config.call_timeout_s,
+                "out_dir": str(folder), "log_dir": self._log_dir(folder.name), "limits": {"call_timeout_s": self.config.call_timeout_s,
                                                    "first_call_timeout_s": self.config.first_call_timeout_s},
             })
         self.on_event("training", {"round": round, "jobs": len(jobs), "rejected": len(candidates) - len(jobs)})
@@ -219,6 +220,9 @@ class EurekaWorld:
                                            result.get("reason", "unknown failure"), round)
             self._record(folder, attempts[i], result)
         return [a for a in attempts if a is not None]
+
+    def _log_dir(self, name: str) -> str | None:
+        return str(Path(self.config.log_dir) / name) if self.config.log_dir else None
 
     def _trained(self, reply: str, code: str, result: dict[str, Any], rnd: int) -> Attempt:
         curves = TrainingCurves.from_history(result["history"], self.card.success.name)
@@ -253,6 +257,7 @@ class EurekaWorld:
              "sparse": {"kind": "sparse"}},
             self.run.path, steps=self.final_steps, seeds=list(range(self.config.seeds)),
             workers=self.config.workers, timeout_s=self.timeout_s(self.final_steps),
+            log_dir=self._log_dir("final"),
             on_done=lambda m, s, r: self.on_event("final_done", {"method": m, "seed": s, "ok": r.get("ok")}),
         )
         results = Results(self.card.name, self.card.success.name, self.final_steps,

@@ -173,6 +173,7 @@ def evaluate_methods(
     workers: int | None = None,
     timeout_s: float | None = None,
     on_done: Callable[[str, int, dict[str, Any]], None] | None = None,
+    log_dir: str | None = None,
 ) -> dict[str, MethodScore]:
     """Train every reward spec in ``rewards`` on every seed (in parallel); F and return per seed.
 
@@ -190,7 +191,8 @@ def evaluate_methods(
                 continue
             keys.append((method, seed))
             jobs.append({"card": card_ref, "reward": spec, "steps": steps, "seed": seed,
-                         "eval_seeds": list(EVAL_EPISODES), "out_dir": str(folder)})
+                         "eval_seeds": list(EVAL_EPISODES), "out_dir": str(folder),
+                         "log_dir": f"{log_dir}/{method}/seed{seed}" if log_dir else None})
 
     def finished(i: int, result: dict[str, Any]) -> None:
         method, seed = keys[i]
