@@ -30,7 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]
 
 @pytest.fixture(scope="module")
 def env(server: EmbeddedServer) -> Iterator[MinecraftEnv]:
-    e = MinecraftEnv(server, username="envtest", timeout_s=20, stuck_s=3)
+    e = MinecraftEnv(server, username="envtest", timeout_s=20, stuck_s=3, allow_commands=True)
     e.reset(inventory={"dirt": 5, "stick": 2}, mode="hard")
     yield e
     e.close()
@@ -170,6 +170,17 @@ def test_syntax_errors_are_reported_before_anything_runs(env: MinecraftEnv) -> N
     assert obs["chat"] == []
     obs = env.step("function notAsync(bot) { return 1 }")
     assert "no async function found" in obs["error"]["message"]
+
+
+def test_programs_cannot_use_commands_or_drop_the_connection(server: EmbeddedServer) -> None:
+    with MinecraftEnv(server, username="agent") as agent:
+        agent.reset(inventory={}, mode="hard")
+        obs = agent.step("async function cheat(bot) {\n  bot.chat('/give agent diamond 64');\n}")
+        assert "server commands such as \"/give\" are not available" in obs["error"]["message"]
+        assert obs["error"]["line"] == 2
+        obs = agent.step("async function leave(bot) {\n  bot.quit();\n}")
+        assert "bot.quit() is not available" in obs["error"]["message"]
+        assert agent.observe()["inventory"] == {}
 
 
 def test_hard_and_soft_reset(env: MinecraftEnv) -> None:

@@ -61,7 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]
 
 @pytest.fixture(scope="module")
 def env(server: EmbeddedServer) -> Iterator[MinecraftEnv]:
-    e = MinecraftEnv(server, username="primtest", timeout_s=90)
+    e = MinecraftEnv(server, username="primtest", timeout_s=90, allow_commands=True)  # for /spawnmob
     yield e
     e.close()
 

@@ -115,6 +115,7 @@ function createBody (config = {}) {
           helpers: state.helpers,
           timeoutMs: opts.timeoutMs || 120000,
           stuckMs: opts.stuckMs || 20000,
+          allowCommands: Boolean(opts.allowCommands),
           chat: state.chat
         })
       } finally {

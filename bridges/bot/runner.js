@@ -212,14 +212,20 @@ function botProxy (bot, run) {
     bot[method](event, fn)
     return proxy
   }
+  const refuse = (what, why) => () => { throw new Error(`${what} is not available to programs: ${why}`) }
   const overrides = {
     chat (message) {
       const text = String(message)
+      if (text.startsWith('/') && !run.allowCommands) {
+        throw new Error(`server commands such as ${JSON.stringify(text.split(' ')[0])} are not available to programs: get items by mining, crafting, smelting and killing mobs with the primitives`)
+      }
       run.chat.push(text)
       // The game protocol caps a chat message at 256 characters; longer ones get the client kicked.
       if (bot._client && bot._client.socket && !bot._client.socket.destroyed) bot.chat(text.slice(0, 250))
     },
     save (event) { run.saves.push(String(event)) }, // Voyager's bot.save(eventName) marker
+    quit: refuse('bot.quit()', 'the environment owns the connection'),
+    end: refuse('bot.end()', 'the environment owns the connection'),
     on: track('on'),
     once: track('once'),
     addListener: track('on'),
@@ -329,10 +335,13 @@ function stuckDetector (bot, run, stuckMs) {
  * @param {number} o.timeoutMs wall-clock limit
  * @param {number} o.stuckMs no-progress limit while moving
  * @param {string[]} [o.chat] where chat lines go (shared with the server's messages, in order)
+ * @param {boolean} [o.allowCommands] let programs send /commands (tests, tools); off for agents,
+ *   whose programs must not /give themselves what the task asks for
  */
 async function runProgram (o) {
   const started = Date.now()
   const run = new Run(o.chat)
+  run.allowCommands = Boolean(o.allowCommands)
   const files = new Map()
   const result = (extra) => ({
     ok: false,

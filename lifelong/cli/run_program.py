@@ -91,6 +91,7 @@ def run_program(
     port: Annotated[int | None, typer.Option(help="port of the embedded server (default: a free one)")] = None,
     timeout: Annotated[float, typer.Option(help="wall-clock limit of the program, seconds")] = 120.0,
     username: Annotated[str, typer.Option(help="the bot's name")] = "bot",
+    allow_commands: Annotated[bool, typer.Option("--allow-commands", help="let the program send /commands (off for agents)")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the final observation as JSON")] = False,
     viewer: Annotated[bool, typer.Option("--viewer", help="serve a browser view of the bot (prismarine-viewer)")] = False,
     viewer_port: Annotated[int, typer.Option(help="port of the --viewer page")] = 3007,
@@ -119,7 +120,7 @@ def run_program(
                 console.print(f"starting the embedded server (seed {seed}) ...")
             embedded.start(detach=True)
             target = embedded
-        with MinecraftEnv(target, username=username, timeout_s=timeout) as env:
+        with MinecraftEnv(target, username=username, timeout_s=timeout, allow_commands=allow_commands) as env:
             env.reset(seed=seed, inventory=inventory, mode="hard" if (give or embedded) else "soft")
             if viewer:
                 url = env.start_viewer(viewer_port)

@@ -211,6 +211,8 @@ class _Bridge:
         return proc is not None and proc.poll() is None
 
     def start(self, primitives_dir: Path) -> Any:
+        # Node warnings go to the bridge's stderr, which JSPyBridge echoes to our stdout.
+        os.environ.setdefault("NODE_NO_WARNINGS", "1")
         import javascript
         from javascript import config
 
@@ -263,6 +265,7 @@ class MinecraftEnv:
         connect_timeout_s: float = 30.0,
         primitives_dir: Path | str | None = None,
         viewer_port: int | None = None,
+        allow_commands: bool = False,
     ) -> None:
         self.server = server
         self.address = _address_of(server)
@@ -275,6 +278,9 @@ class MinecraftEnv:
         self.primitives_dir = Path(primitives_dir or PRIMITIVES_DIR)
         self.viewer_port = viewer_port
         self.viewer_url: str | None = None
+        # Programs may not send /commands unless allowed: an agent must not /give itself the
+        # items its task asks for (the critic checks the inventory).
+        self.allow_commands = allow_commands
         self.seed: int | None = None
         self.last_obs: dict[str, Any] = {}
         self.restarts = 0
@@ -298,9 +304,20 @@ class MinecraftEnv:
         if mode not in ("hard", "soft"):
             raise ValueError(f"mode must be 'hard' or 'soft', got {mode!r}")
         self._maybe_reseed(seed)
-        self._ensure_connected()
-        opts = {"mode": mode, "inventory": dict(inventory or {}), "position": _pos(position)}
-        obs = self._call("reset", json.dumps(opts), limit_s=60)
+        opts = json.dumps({"mode": mode, "inventory": dict(inventory or {}), "position": _pos(position)})
+        for attempt in range(2):
+            try:
+                self._ensure_connected()
+                obs = self._call("reset", opts, limit_s=60)
+                break
+            except Crash:
+                if attempt:
+                    raise EnvError("the Minecraft body crashed twice while resetting; see the server log") from None
+                self._connected = False
+            except EnvError:
+                raise
+            except Exception as err:  # noqa: BLE001 - a JS error: its message says what to fix
+                raise EnvError(_js_message(err)) from None
         self.last_obs = obs
         return obs
 
@@ -318,7 +335,8 @@ class MinecraftEnv:
         before = dict(self.last_obs)
         try:
             self._ensure_connected()
-            opts = json.dumps({"timeoutMs": int(timeout * 1000), "stuckMs": int(self.stuck_s * 1000)})
+            opts = json.dumps({"timeoutMs": int(timeout * 1000), "stuckMs": int(self.stuck_s * 1000),
+                               "allowCommands": self.allow_commands})
             obs = self._call("step", code, json.dumps(skill_list), opts, limit_s=timeout + 30)
         except Crash as crash:
             return self._recover(str(crash), before)
@@ -330,8 +348,13 @@ class MinecraftEnv:
 
     def observe(self) -> dict[str, Any]:
         """The current observation, without running anything."""
-        self._ensure_connected()
-        return self._call("observe", limit_s=30)
+        try:
+            self._ensure_connected()
+            return self._call("observe", limit_s=30)
+        except Crash:
+            self._connected = False
+            self._ensure_connected()
+            return self._call("observe", limit_s=30)
 
     def ping(self) -> float:
         """One bridge round trip (benchmarks); returns seconds."""
