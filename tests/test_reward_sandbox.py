@@ -137,6 +137,22 @@ def test_wrong_return_structure_and_component_nan():
     assert "component 'bad' has NaN" in rejected(code).reason
 
 
+@pytest.mark.parametrize(
+    ("ret", "reason"),
+    [
+        ("'high', {}", "reward is str, not a number array"),
+        ("np.zeros(6), {'c': None}", "component 'c' is NoneType, not a number array"),
+        ("np.zeros(6), {'c': [1.0, [2.0]]}", "not a number array"),
+        ("np.zeros(6), [1.0]", "must return (reward, {component_name: array})"),
+        ("None", "must return (reward"),
+    ],
+)
+def test_wrong_output_types_are_rejected(ret, reason):
+    code = f"import numpy as np\ndef compute_reward(state):\n    return {ret}\n"
+    error = rejected(code)
+    assert error.rule == "output" and reason in error.reason
+
+
 def test_runtime_errors_name_the_line_and_known_fields():
     error = rejected(body("state['no_such_field'] + 1"))
     assert error.rule == "runtime"

@@ -334,7 +334,14 @@ class SandboxedReward:
         with np.errstate(all="ignore"):  # NaN/inf are caught on the output with a clear message
             out = self._run(what, lambda: self.fn(StateView(state)), timeout)
         self._check_finite(out, what)
-        result = self._run(what, lambda: call_reward(lambda _: out, state, n), None)
+        try:
+            result = call_reward(lambda _: out, state, n)
+        except RewardShapeError as exc:
+            raise RewardRejected("output", f"{what}: {exc}") from None
+        except (TypeError, ValueError) as exc:  # a string, None or a ragged list as a value
+            raise RewardRejected(
+                "output", f"{what} returned a value that is not a number array ({exc}); return "
+                "(reward, {component_name: array}) with float arrays of shape [N]") from None
         self.calls += 1
         return result
 
@@ -346,6 +353,9 @@ class SandboxedReward:
         named = {"reward": out[0], **{f"component {k!r}": v for k, v in out[1].items()}}
         problems = []
         for name, value in named.items():
+            if value is None or isinstance(value, str | bytes):
+                raise RewardRejected("output", f"{what}: {name} is {type(value).__name__}, not a "
+                                     "number array; return float arrays of shape [N]")
             try:
                 arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value,
                                  dtype=np.float64)
