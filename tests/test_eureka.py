@@ -193,6 +193,7 @@ def test_resume_mid_run_continues_with_the_same_history(tmp_path):
     assert "import of 'os' is not allowed" in text and "no ```python code block" in text
     assert out["iterations"] == 2 and out["rejected"] == 4
     assert out["human_normalized_score"] is None and out["note"] == "no candidate trained successfully"
+    assert out["success_mean"] is None and out["eval_return_mean"] is None  # JSON null, not NaN
 
 
 def _job(job: dict) -> dict:

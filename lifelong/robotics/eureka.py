@@ -48,7 +48,13 @@ from lifelong.robotics.reward import (
     check_source,
     extract_code,
 )
-from lifelong.robotics.scores import DEFAULT_SEEDS, EVAL_EPISODES, Results, evaluate_methods
+from lifelong.robotics.scores import (
+    DEFAULT_SEEDS,
+    EVAL_EPISODES,
+    Results,
+    evaluate_methods,
+    json_safe,
+)
 from lifelong.robotics.tasks import TaskCard, load_card
 from lifelong.runs import RunDir, atomic_write_json, atomic_write_text
 
@@ -326,7 +332,7 @@ def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
     eureka = results.get("methods", {}).get("eureka", {})
     candidates = world.run.events("candidate")
     nan = math.nan
-    return {
+    return json_safe({
         "task": world.card.name, "reward": "eureka",
         "eval_return_mean": eureka.get("return_mean", nan),
         "eval_return_std": eureka.get("return_std", nan),
@@ -346,7 +352,7 @@ def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
                         "return_mean": v["return_mean"]} for k, v in results.get("methods", {}).items()},
         "library": world.stored,
         "run_dir": str(world.run.path),
-    }
+    })
 
 
 def _candidate_results(world: EurekaWorld) -> list[dict[str, Any]]:

@@ -80,6 +80,17 @@ class MethodScore:
                 "return_mean": self.return_mean, "return_std": self.return_std}
 
 
+def json_safe(obj: Any) -> Any:
+    """NaN/inf become None: strict JSON readers (jq, JavaScript) reject NaN."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def human_normalized(f_method: float, f_human: float, f_sparse: float,
                      eps: float = 1e-9) -> float | None:
     """Eureka's human-normalised score, or None when it is undefined (human == sparse)."""
@@ -114,13 +125,13 @@ class Results:
         return ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return json_safe({
             "task": self.task, "metric": self.metric, "steps": self.steps, "seeds": self.seeds,
             "methods": {k: v.summary() for k, v in self.methods.items()},
             "human_normalized_score": self.normalized("eureka"),
             "human_normalized": {k: self.normalized(k) for k in self.methods},
             "note": self.note,
-        }
+        })
 
     def rows(self) -> list[dict[str, Any]]:
         return [
