@@ -189,6 +189,25 @@ def compute_reward(state):
         SandboxedReward("while True:\n    pass\n" + SOUND, first_call_timeout_s=0.2)
 
 
+def test_slow_rewards_are_stopped_after_a_few_calls():
+    slow = '''
+import numpy as np
+def compute_reward(state):
+    r = np.zeros(len(state["pole_angle"]))
+    for i in range(len(r)):  # a Python loop standing in for per-env work
+        r[i] = sum(range(20000)) * 0.0
+    return r, {}
+'''
+    reward = SandboxedReward(slow, slow_call_s=0.0001)
+    with pytest.raises(RewardRejected, match=r"too slow: \d+ ms per call for 6 environments"):
+        for _ in range(25):
+            reward(state())
+    assert reward.calls == 20  # the first call is not timed; the 21st trips the limit
+    fast = SandboxedReward(SOUND)
+    for _ in range(30):
+        fast(state())
+
+
 def test_outer_alarm_is_restored():
     fired = []
     previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))

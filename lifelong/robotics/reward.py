@@ -44,6 +44,10 @@ FILENAME = "<reward>"
 ALLOWED_MODULES = ("numpy", "torch", "math")
 FIRST_CALL_TIMEOUT_S = 10.0  # the first call may import torch submodules lazily
 CALL_TIMEOUT_S = 2.0  # one batched call of a sane reward takes microseconds
+# A reward that is merely slow (a Python loop over envs) passes every per-call limit yet would
+# stretch one training to hours; after SLOW_AFTER_CALLS calls its mean call time must stay below:
+SLOW_CALL_S = 0.05
+SLOW_AFTER_CALLS = 20
 
 SAFE_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name)
@@ -299,12 +303,15 @@ class SandboxedReward:
     """
 
     def __init__(self, code: str, call_timeout_s: float = CALL_TIMEOUT_S,
-                 first_call_timeout_s: float = FIRST_CALL_TIMEOUT_S) -> None:
+                 first_call_timeout_s: float = FIRST_CALL_TIMEOUT_S,
+                 slow_call_s: float = SLOW_CALL_S) -> None:
         tree = check_source(code)
         self.code = code
         self.call_timeout_s = call_timeout_s
         self.first_call_timeout_s = first_call_timeout_s
+        self.slow_call_s = slow_call_s
         self.calls = 0
+        self.seconds = 0.0  # time spent in calls after the first (the first may warm caches)
         namespace: dict[str, Any] = {"__builtins__": sandbox_builtins(), "__name__": "reward"}
         self._run("the module body", lambda: exec(compile(tree, FILENAME, "exec"), namespace),  # noqa: S102
                   first_call_timeout_s)
@@ -331,8 +338,11 @@ class SandboxedReward:
         first = self.calls == 0
         timeout = self.first_call_timeout_s if first else self.call_timeout_s
         what = f"{FUNCTION_NAME} (call {self.calls + 1})"
+        start = time.perf_counter()
         with np.errstate(all="ignore"):  # NaN/inf are caught on the output with a clear message
             out = self._run(what, lambda: self.fn(StateView(state)), timeout)
+        if not first:
+            self._check_speed(time.perf_counter() - start, n)
         self._check_finite(out, what)
         try:
             result = call_reward(lambda _: out, state, n)
@@ -344,6 +354,15 @@ class SandboxedReward:
                 "(reward, {component_name: array}) with float arrays of shape [N]") from None
         self.calls += 1
         return result
+
+    def _check_speed(self, seconds: float, n: int) -> None:
+        self.seconds += seconds
+        timed = self.calls  # calls after the first, this one included
+        if timed >= SLOW_AFTER_CALLS and self.seconds / timed > self.slow_call_s:
+            raise RewardRejected(
+                "timeout", f"{FUNCTION_NAME} is too slow: {1000 * self.seconds / timed:.0f} ms per "
+                f"call for {n} environments (limit {1000 * self.slow_call_s:.0f} ms). Use "
+                "vectorised numpy over the batch instead of Python loops over environments.")
 
     @staticmethod
     def _check_finite(out: Any, what: str) -> None:
