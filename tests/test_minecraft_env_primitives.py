@@ -194,3 +194,53 @@ def test_killMob_kills_a_cow_and_picks_up_drops(env: MinecraftEnv, home: dict) -
 """, timeout_s=90)
     assert "cow_killed" in obs["saves"], obs["chat"]
     assert obs["inventory"].get("beef", 0) >= 1, obs["chat"]
+
+
+# Skills as Voyager's action agent writes them (its published examples), unchanged.
+VOYAGER_MINE_WOOD_LOG = """async function mineWoodLog(bot) {
+  const woodLogNames = ["oak_log", "birch_log", "spruce_log", "jungle_log", "acacia_log", "dark_oak_log", "mangrove_log"];
+
+  // Find a wood log block
+  const woodLogBlock = await exploreUntil(bot, new Vec3(1, 0, 1), 60, () => {
+    return bot.findBlock({
+      matching: block => woodLogNames.includes(block.name),
+      maxDistance: 32
+    });
+  });
+  if (!woodLogBlock) {
+    bot.chat("Could not find a wood log.");
+    return;
+  }
+
+  // Mine the wood log block
+  await mineBlock(bot, woodLogBlock.name, 1);
+  bot.chat("Wood log mined.");
+}
+"""
+
+VOYAGER_CRAFT_CRAFTING_TABLE = """async function craftCraftingTable(bot) {
+  const planksCount = bot.inventory.count(mcData.itemsByName.oak_planks.id);
+  if (planksCount < 4) {
+    await craftItem(bot, "oak_planks", 1);
+    bot.chat("Crafted oak planks.");
+  }
+  await craftItem(bot, "crafting_table", 1);
+  bot.chat("Crafted a crafting table.");
+}
+"""
+
+
+@pytest.mark.slow
+def test_voyager_skills_run_unchanged_from_the_library(server: EmbeddedServer, home: dict, tmp_path: Path) -> None:
+    from lifelong.library import SkillLibrary
+
+    lib = SkillLibrary(tmp_path / "lib")
+    lib.add("mineWoodLog", VOYAGER_MINE_WOOD_LOG, description="Mine one wood log.")
+    lib.add("craftCraftingTable", VOYAGER_CRAFT_CRAFTING_TABLE, description="Craft a crafting table.")
+    with MinecraftEnv(server, username="voyager", library=lib, timeout_s=90) as env:
+        env.reset(inventory={"oak_log": 1}, position=home, mode="hard")
+        obs = env.step("async function getStarted(bot) {\n  await mineWoodLog(bot);\n  await craftCraftingTable(bot);\n}\n")
+    assert obs["ok"], obs["error"]
+    assert "Wood log mined." in obs["chat"] and "Crafted a crafting table." in obs["chat"]
+    assert obs["inventory"].get("crafting_table") == 1
+    assert sum(n for item, n in obs["inventory"].items() if item.endswith("_log")) >= 1
