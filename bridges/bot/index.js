@@ -25,6 +25,10 @@ function installProcessHandlers () {
   }
   process.on('unhandledRejection', note)
   process.on('uncaughtException', note)
+  // If Python dies (kill -9), this process is orphaned and its bot would stay logged in,
+  // blocking the next session's bot (same username); exit when the parent changes.
+  const parent = process.ppid
+  setInterval(() => { if (process.ppid !== parent) process.exit(0) }, 1000).unref()
   // Library warnings (deprecations, chunk parse notes) must not reach Python's stdout,
   // where they would break `--json` output; keep the last lines for debugging instead.
   for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
