@@ -72,16 +72,25 @@ def test_unparseable_critic_reply_raises():
         parse_critic_reply("I think it went well")
 
 
+def test_equip_is_checked_from_the_equipment():
+    critic = Critic(llm=None)
+    worn = critic.judge("Equip iron pickaxe", "", {}, {"equipment": {"mainhand": "iron_pickaxe"}}, None)
+    assert worn.success and worn.method == "inventory"
+    bare = critic.judge("Equip an iron helmet", "", {}, {"equipment": {"mainhand": "iron_pickaxe", "head": None}}, None)
+    assert not bare.success and "iron_helmet is not equipped (equipment: iron_pickaxe)" in bare.critique
+
+
 def test_llm_critic_for_uncountable_task_retries_and_reprompts(tmp_path):
     replies = [Fault.rate_limit(), "I cannot decide.",
-               '{"reasoning": "the pickaxe is in hand", "success": true, "critique": ""}']
+               '{"reasoning": "the chest holds the dirt", "success": true, "critique": ""}']
+    task = "Deposit useless items into the chest at (1, 64, 2)"
     with ChatServer.scripted(replies) as server:
         critic = Critic(llm_for(server, tmp_path))
-        verdict = critic.judge("Equip iron pickaxe", "", {"inventory": {}},
-                               {"inventory": {"iron_pickaxe": 1}, "equipment": {"mainhand": "iron_pickaxe"}}, None)
+        verdict = critic.judge(task, "", {"inventory": {"dirt": 30}},
+                               {"inventory": {"iron_pickaxe": 1}, "chests": {"1,64,2": {"dirt": 30}}}, None)
         assert verdict.success and verdict.method == "llm"
         bodies = [r for r in server.requests]
         assert len(bodies) == 3  # the 429 was retried by the client, then one reprompt
         last = bodies[-1]["messages"]
         assert last[-1]["role"] == "user" and "JSON" in last[-1]["content"]
-        assert "Task: Equip iron pickaxe" in last[1]["content"]
+        assert f"Task: {task}" in last[1]["content"] and '"dirt": 30' in last[1]["content"]

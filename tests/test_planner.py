@@ -119,3 +119,11 @@ def test_every_role_answers_over_http_through_the_real_client(tmp_path):
         assert llm.ledger.tokens > 0 and llm.ledger.cost_usd == 0.0  # local back end: tokens, no dollars
     finally:
         server.close()
+
+
+def test_inventory_full_tasks_get_chest_programs(knowledge):
+    place, _ = ProgramWriter(knowledge, ["craftChest"]).write("Place a chest")
+    assert "await craftChest(bot)" in place and 'placeItem(bot, "chest", spot)' in place
+    deposit, _ = ProgramWriter(knowledge, []).write("Deposit useless items into the chest at (3,64,5)")
+    assert "depositItemIntoChest(bot, new Vec3(3, 64, 5), items)" in deposit
+    node_parses(place + deposit)

@@ -25,6 +25,8 @@ TASK_RE = re.compile(
     re.IGNORECASE,
 )
 
+EQUIP_RE = re.compile(r"^\s*equip\s+(?:an?\s+|the\s+|1\s+)?([a-z][a-z _\-]*?)\s*[.!]?\s*$", re.IGNORECASE)
+
 
 @dataclass
 class Verdict:
@@ -148,6 +150,12 @@ class Critic:
         counted = parse_count_task(task, self.data)
         if counted is not None:
             return check_inventory(counted, before.get("inventory", {}), after.get("inventory", {}))
+        if (m := EQUIP_RE.match(task)) and (item := self.data.normalise(m.group(1))) in self.data.items:
+            worn = [v for v in (after.get("equipment") or {}).values() if v]
+            if item in worn:
+                return Verdict(True, "", f"{item} is equipped", detail={"equipment": worn})
+            return Verdict(False, f"{item} is not equipped (equipment: {', '.join(worn) or 'nothing'}); "
+                           f"get it first, then bot.equip it.", detail={"equipment": worn})
         return self._ask(task, context, after)
 
     def _ask(self, task: str, context: str, obs: dict[str, Any]) -> Verdict:
@@ -182,7 +190,7 @@ def critic_user_message(task: str, context: str, obs: dict[str, Any]) -> str:
         f"Position: {obs.get('position')}",
         f"Equipment: {obs.get('equipment')}",
         f"Inventory ({obs.get('inventory_slots_used', len(inv))}/36): {json.dumps(inv) if inv else 'Empty'}",
-        f"Chests: {obs.get('chests') or 'None'}",
+        f"Chests: {json.dumps(obs['chests']) if obs.get('chests') else 'None'}",
         f"Task: {task}",
         f"Context: {context or 'None'}",
     ])

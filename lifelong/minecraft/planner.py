@@ -337,6 +337,8 @@ class ProgramWriter:
         """(code, plan steps) for ``task``; raises ValueError when the planner has no method."""
         from lifelong.minecraft.critic import parse_count_task
 
+        if (chest := self._chest_task(task)) is not None:
+            return chest
         spec = parse_count_task(task, self.k.data)
         key = self.k.task_key(task)
         method = self.k.method(key) if key else None
@@ -355,6 +357,32 @@ class ProgramWriter:
         ]
         code = "\n".join(header + body + [f'  bot.chat("{task}: done");', "}"]) + "\n"
         return code, plan
+
+    def _chest_task(self, task: str) -> tuple[str, list[str]] | None:
+        """The curriculum's inventory-full tasks: place a chest, deposit what is not a tool or fuel."""
+        name = camel(task)
+        head = [f"// Written by the lifelong planner (deterministic, not a language model) for: {task}",
+                f"async function {name}(bot) {{",
+                ("  const have = (names) => bot.inventory.items()"
+                 ".filter((it) => names.includes(it.name)).reduce((n, it) => n + it.count, 0);")]
+        if re.match(r"^place (?:a|1) chest$", task.strip(), re.IGNORECASE):
+            plan: list[str] = []
+            body = self._station("chest", plan, "  ", 0).copy()
+            body = body[1:-1]  # place one even if another chest is in reach
+            body = [line[2:] for line in body]
+            return "\n".join(head + body + [f'  bot.chat("{task}: done");', "}"]) + "\n", plan
+        m = re.match(r"^deposit .*chest at \(?\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\)?$", task.strip(), re.IGNORECASE)
+        if m:
+            keep = r"/(_pickaxe|_axe|_sword|_shovel|_hoe|^crafting_table|^furnace|^torch|_log|_planks|^stick|^coal|_ingot|^raw_)/"
+            body = [
+                f"  const keep = {keep};",
+                "  const items = {};",
+                "  for (const it of bot.inventory.items()) if (!keep.test(it.name)) items[it.name] = (items[it.name] || 0) + it.count;",
+                f"  await depositItemIntoChest(bot, new Vec3({m.group(1)}, {m.group(2)}, {m.group(3)}), items);",
+            ]
+            plan = ["walk to the chest", "deposit everything that is not a tool, fuel, wood or metal"]
+            return "\n".join(head + body + [f'  bot.chat("{task}: done");', "}"]) + "\n", plan
+        return None
 
     # -- steps --
 
@@ -593,6 +621,11 @@ class Planner:
             ok = used < 20
             return json.dumps({"reasoning": f"[{LABEL}] {used} of 36 slots used", "success": ok,
                                "critique": "" if ok else "Deposit more items so that fewer than 20 slots are used."})
+        if re.match(r"place", task.strip(), re.IGNORECASE):
+            chests = f.get("Chests", "None")
+            ok = chests not in ("", "None")
+            return json.dumps({"reasoning": f"[{LABEL}] chests nearby: {chests}", "success": ok,
+                               "critique": "" if ok else "No placed chest is near the bot; place it with placeItem."})
         words_in_task = set(re.findall(r"[a-z]+", task.lower()))
         hit = [i for i in inventory if set(i.split("_")) <= words_in_task]
         return json.dumps({"reasoning": f"[{LABEL}] looked for the task's items in the inventory",
