@@ -43,7 +43,7 @@ def test_every_voyager_primitive_is_defined_with_its_signature_and_documented() 
     code = "\n".join(p.read_text() for p in PRIMITIVES_DIR.glob("*.js"))
     docs = "\n".join(p.read_text() for p in (PRIMITIVES_DIR / "docs").glob("*.txt"))
     for name in VOYAGER_PRIMITIVES:
-        m = re.search(rf"^async function {name}\((.*)\) {{$", code, re.M)
+        m = re.search(rf"^async function {name}\((.*)\) {{$", code, re.MULTILINE)
         assert m, f"{name} is not defined as a top-level async function"
         assert f"async function {name}({m.group(1)})" in docs, f"{name}: prompt doc missing or out of date"
     assert "function failedCraftFeedback(bot, name, item, craftingTable" in code

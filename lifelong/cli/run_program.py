@@ -18,7 +18,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lifelong.cli.common import ConfigOption, LibraryOption, console, fail, print_json, settings_from
+from lifelong.cli.common import (
+    ConfigOption,
+    LibraryOption,
+    console,
+    fail,
+    print_json,
+    settings_from,
+)
 
 
 def _free_port() -> int:

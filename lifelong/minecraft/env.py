@@ -43,6 +43,13 @@ saves                 [str]: Voyager's ``bot.save(event)`` markers
 stopped               None | str: why the runner stopped the program (timeout, stuck, disconnect)
 elapsed_ms            int: wall-clock time of the program
 restarted             present and True when the env had to restart Node or the server
+disconnect_reason     present when the bot lost its connection (kick message or socket end)
+background_errors     present when something a program left behind failed after its step
+
+Programs run in a sandbox (bridges/bot/runner.js): no require/process/files/network, no
+/commands unless ``allow_commands``, a wall-clock limit (``timeout_s``) and a stuck detector
+(``stuck_s`` of trying to move without getting 1.5 blocks further) that stop the program and
+the bot's movement; listeners and timers a program registers end with its step.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +392,7 @@ class MinecraftEnv:
                 log.debug("disconnect failed: %s", err)
         self._connected = False
 
-    def __enter__(self) -> MinecraftEnv:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -409,8 +416,8 @@ class MinecraftEnv:
             try:
                 if self._bridge.methods["connected"](timeout=10):
                     return
-            except Exception:  # noqa: BLE001 - a dead bridge is handled by reconnecting
-                pass
+            except Exception as err:  # noqa: BLE001 - a dead bridge is handled by reconnecting
+                log.debug("bridge check failed, reconnecting: %s", err)
         self._connect()
 
     def _connect(self) -> None:
