@@ -40,9 +40,11 @@ def context() -> Any:
     """The forkserver context, started once per parent process with the heavy modules imported."""
     global _context
     if _context is None:
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        _context = ctx
+        if "forkserver" in mp.get_all_start_methods():
+            _context = mp.get_context("forkserver")
+            _context.set_forkserver_preload(PRELOAD)
+        else:  # Windows: spawn works, each job just pays the imports
+            _context = mp.get_context("spawn")
     return _context
 
 
