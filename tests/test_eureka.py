@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from lifelong.config import LLMSettings
 from lifelong.library import SkillLibrary
 from lifelong.llm import LLM, LLMError
+from lifelong.loop import Attempt
 from lifelong.openai_server import ChatServer, Fault
 from lifelong.robotics.eureka import EurekaConfig, EurekaWorld, run_eureka
 from lifelong.robotics.pool import run_jobs
@@ -231,6 +232,21 @@ def test_training_job_trains_a_sandboxed_reward_with_tensorboard_logs(tmp_path):
     assert set(result["history"][0]["components"]) == {"upright", "still", "centre"}
     assert Path(result["policy"]).exists()
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+def test_after_an_all_failed_round_the_prompt_builds_on_the_best_reward_so_far(tmp_path):
+    card = write_card(tmp_path)
+    world = EurekaWorld(card, llm=None, run=RunDir(tmp_path / "run"), config=CONFIG)  # type: ignore[arg-type]
+    good = Attempt("good reply", True, 40.0, "good feedback", {"code": "c"}, round=0)
+    worse = Attempt("worse reply", True, 10.0, "worse feedback", {"code": "c"}, round=0)
+    failed = Attempt("bad reply", False, None, "bad feedback", {"code": "import os", "reason":
+                     "line 1: import of 'os' is not allowed"}, round=1)
+    messages = world.messages([good, worse])
+    assert messages[2]["content"] == "good reply" and messages[3]["content"] == "good feedback"
+    messages = world.messages([good, worse, failed])
+    assert messages[2]["content"] == "good reply"
+    assert messages[3]["content"].startswith("good feedback")
+    assert "offending line: import os" in messages[3]["content"]
 
 
 def test_reflection_samples_ten_points_and_hints():

@@ -165,6 +165,9 @@ class EurekaWorld:
         last = [a for a in history if a.round == last_round]
         best = best_of(last)
         assert best is not None
+        if not best.success:  # a round where everything failed: build on the best reward so far
+            overall = best_of(history)
+            best = overall if overall is not None and overall.success else best
         others = [(a.evidence.get("code") or a.candidate, a.evidence.get("reason", ""))
                   for a in last if a is not best and not a.success]
         return next_messages(system, user, best.candidate, best.feedback, others)
