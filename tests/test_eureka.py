@@ -21,7 +21,7 @@ from lifelong.library import SkillLibrary
 from lifelong.llm import LLM, LLMError
 from lifelong.loop import Attempt
 from lifelong.openai_server import ChatServer, Fault
-from lifelong.robotics.eureka import EurekaConfig, EurekaWorld, run_eureka
+from lifelong.robotics.eureka import EurekaConfig, EurekaWorld, RunMismatch, run_eureka
 from lifelong.robotics.pool import run_jobs
 from lifelong.robotics.reflection import TrainingCurves, hints, policy_feedback, sample
 from lifelong.robotics.tasks import load_card
@@ -195,6 +195,9 @@ def test_resume_mid_run_continues_with_the_same_history(tmp_path):
     assert out["iterations"] == 2 and out["rejected"] == 4
     assert out["human_normalized_score"] is None and out["note"] == "no candidate trained successfully"
     assert out["success_mean"] is None and out["eval_return_mean"] is None  # JSON null, not NaN
+    other = write_card(tmp_path, "PendulumOther")
+    with pytest.raises(RunMismatch, match="designs rewards for PendulumQuick, not PendulumOther"):
+        run_eureka(other, None, RunDir(tmp_path / "run", resume=True), iterations=3, config=config)  # type: ignore[arg-type]
 
 
 def _job(job: dict) -> dict:

@@ -85,7 +85,7 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
                  llm_url: str | None, model: str | None, budget_usd: float | None,
                  as_json: bool, log_dir: Path | None = None) -> None:
     """`train-robot TASK` without --reward: design the reward with the LLM (Eureka)."""
-    from lifelong.robotics.eureka import EurekaConfig, run_eureka
+    from lifelong.robotics.eureka import EurekaConfig, RunMismatch, run_eureka
     from lifelong.robotics.tasks import TaskCardError, UnknownTaskError, load_card
 
     settings = settings_with_llm(config, llm_url, model, budget_usd)
@@ -114,6 +114,8 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
     except LLMError as exc:
         fail(f"{exc}\nThe run is saved in {run.path}; continue it with "
              f"--run-dir {run.path} --resume")
+    except RunMismatch as exc:
+        fail(str(exc))
     if as_json:
         print_json(summary)
     else:

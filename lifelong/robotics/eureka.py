@@ -89,6 +89,10 @@ def fitness(result: dict[str, Any]) -> float:
     return float(value)
 
 
+class RunMismatch(ValueError):
+    """--resume named a run folder that belongs to another task."""
+
+
 class EurekaWorld:
     """One robot task designed by an LLM; see the module docstring for the four steps."""
 
@@ -319,10 +323,13 @@ class EurekaWorld:
             self.run.log("no_reward", reason="no candidate trained successfully")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"done": self.done, "results": self.results, "stored": self.stored,
-                "examples": self._examples}
+        return {"task": self.card.name, "done": self.done, "results": self.results,
+                "stored": self.stored, "examples": self._examples}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("task", self.card.name) != self.card.name:
+            raise RunMismatch(f"the run in {self.run.path} designs rewards for {state['task']}, "
+                              f"not {self.card.name}: resume it with that task, or start a new run")
         self.done = state.get("done", False)
         self.results = state.get("results")
         self.stored = state.get("stored", [])
