@@ -558,8 +558,12 @@ function attachMenus (player, serv) {
     }
   })
   player.on('disconnected', () => {
-    menus.closeCurrent(false)
-    menus.inventory.onCloseInventory()
+    // before flying-squid saves the player: grid and cursor items go back
+    // into the inventory (packets to the closed client may fail; the data counts)
+    try {
+      menus.closeCurrent(false)
+      menus.inventory.onCloseInventory()
+    } catch (err) { serv.emit('error', err) }
   })
   return menus
 }
