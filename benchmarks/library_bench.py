@@ -11,9 +11,11 @@ rewards), then reports:
 * ``p50_ms`` / ``p95_ms``: a top-5 index query (the query embedding precomputed: that part is
   ``embed_query_ms``, reported separately), and ``search_p50_ms`` for the whole
   ``SkillLibrary.search`` call including the embedding and reading the records;
-* ``recall_at_5``: against exact brute-force cosine search over the same embeddings.
+* ``recall_at_5``: against exact brute-force cosine search over the same embeddings, and
+  ``recall_at_5_default_hnsw`` for the same vectors under chromadb's default HNSW settings;
+* ``random_*``: the same comparison on uniform random unit vectors, the worst case for HNSW.
 
-The peer for recall is exact search (numpy), measured in the same run.
+The peers, exact search (numpy) and default-configured chroma, are measured in the same run.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lifelong.embeddings import Embedder  # noqa: E402
-from lifelong.library import HNSW, SkillLibrary  # noqa: E402
+from lifelong.embeddings import Embedder
+from lifelong.library import HNSW, SkillLibrary
 
 MC_DATA = ROOT / "bridges/node_modules/minecraft-data/minecraft-data/data/pc/1.21.1/items.json"
 VERBS = ["Mine", "Craft", "Smelt", "Collect", "Kill", "Cook", "Equip", "Deposit", "Find", "Trade for"]
@@ -122,20 +124,15 @@ def run(n: int, queries: int, seed: int) -> dict:
         t0 = time.perf_counter()
         lib.check_index()  # indexes every skill (embeddings already computed)
         index_s = time.perf_counter() - t0
-        collection = lib._collection
-        latencies, hits = [], 0
-        for qv in qvecs:
-            t = time.perf_counter()
-            got = collection.query(query_embeddings=qv[None, :], n_results=5, include=[])["ids"][0]
-            latencies.append((time.perf_counter() - t) * 1000)
-            exact = {f"skill_{j}" for j in np.argsort(-(matrix @ qv))[:5]}
-            hits += len(exact & set(got))
+        latencies, recall = query_and_score(lib._collection, matrix, qvecs)
         search = []
         for text in query_texts[:100]:
             t = time.perf_counter()
             lib.search(text, k=5)
             search.append((time.perf_counter() - t) * 1000)
         lib.close()
+        _, default_recall = query_and_score(peer_collection(Path(tmp) / "d", {"space": "cosine"}, matrix), matrix, qvecs)
+        worst = random_worst_case(Path(tmp) / "random", n, len(qvecs), seed)
     return {
         "n": n,
         "queries": queries,
@@ -147,8 +144,47 @@ def run(n: int, queries: int, seed: int) -> dict:
         "p50_ms": round(percentile(latencies, 50), 3),
         "p95_ms": round(percentile(latencies, 95), 3),
         "search_p50_ms": round(percentile(search, 50), 2),
-        "recall_at_5": round(hits / (5 * len(qvecs)), 4),
+        "recall_at_5": round(recall, 4),
+        "recall_at_5_default_hnsw": round(default_recall, 4),
+        **worst,
     }
+
+
+def peer_collection(path: Path, hnsw: dict, matrix: np.ndarray):
+    """A bare chroma collection holding ``matrix`` under the given HNSW settings."""
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+    collection = client.create_collection("peer", configuration={"hnsw": hnsw}, embedding_function=None)
+    ids = [f"skill_{i}" for i in range(len(matrix))]
+    for start in range(0, len(ids), 2000):
+        collection.add(ids=ids[start:start + 2000], embeddings=matrix[start:start + 2000])
+    return collection
+
+
+def query_and_score(collection, matrix: np.ndarray, qvecs: np.ndarray) -> tuple[list[float], float]:
+    """Top-5 query latencies (ms) and recall@5 against exact search over ``matrix``."""
+    latencies, hits = [], 0
+    for qv in qvecs:
+        t = time.perf_counter()
+        got = collection.query(query_embeddings=qv[None, :], n_results=5, include=[])["ids"][0]
+        latencies.append((time.perf_counter() - t) * 1000)
+        exact = {f"skill_{j}" for j in np.argsort(-(matrix @ qv))[:5]}
+        hits += len(exact & set(got))
+    return latencies, hits / (5 * len(qvecs))
+
+
+def random_worst_case(path: Path, n: int, queries: int, seed: int) -> dict:
+    """Uniform random unit vectors: no structure for HNSW to exploit, the hardest case."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.standard_normal((n, 384)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    qvecs = matrix[rng.choice(n, queries, replace=False)] + 0.5 * rng.standard_normal((queries, 384)).astype(np.float32) / np.sqrt(384)
+    ours_ms, ours = query_and_score(peer_collection(path / "ours", HNSW, matrix), matrix, qvecs)
+    _, default = query_and_score(peer_collection(path / "default", {"space": "cosine"}, matrix), matrix, qvecs)
+    return {"random_recall_at_5": round(ours, 4), "random_recall_at_5_default_hnsw": round(default, 4),
+            "random_p50_ms": round(percentile(ours_ms, 50), 3)}
 
 
 def main() -> None:

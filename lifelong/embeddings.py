@@ -56,7 +56,7 @@ class Embedder:
         self.device = device
 
     @cached_property
-    def _model(self):  # noqa: ANN202 - SentenceTransformer, imported lazily
+    def _model(self):
         path = resolve_model(self.name)
         # No hub is reachable on these machines: fail fast instead of waiting on the network.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

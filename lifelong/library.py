@@ -229,13 +229,13 @@ class SkillLibrary:
     _index_open = False
 
     @cached_property
-    def _collection(self):  # noqa: ANN202 - chromadb Collection, imported lazily
+    def _collection(self):
         collection = self._open_collection()
         self._index_open = True
         self._sync_index(collection)
         return collection
 
-    def _open_collection(self):  # noqa: ANN202
+    def _open_collection(self):
         import chromadb
 
         meta_path = self.index_dir / "embedder.json"
@@ -246,7 +246,7 @@ class SkillLibrary:
             shutil.rmtree(self.index_dir)
         try:
             collection = self._create_collection(chromadb)
-        except Exception as exc:  # chromadb raises many types for a damaged folder
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many types for a damaged folder
             log.warning("skill index in %s is unreadable (%s); rebuilding it from the files", self.index_dir, exc)
             self._forget_broken_system()
             shutil.rmtree(self.index_dir, ignore_errors=True)
@@ -254,7 +254,7 @@ class SkillLibrary:
         atomic_write_json(meta_path, wanted)
         return collection
 
-    def _create_collection(self, chromadb):  # noqa: ANN001, ANN202
+    def _create_collection(self, chromadb):
         from chromadb.config import Settings as ChromaSettings
 
         self.index_dir.mkdir(parents=True, exist_ok=True)
@@ -292,7 +292,7 @@ class SkillLibrary:
         except (OSError, json.JSONDecodeError):
             return None
 
-    def _sync_index(self, collection) -> None:  # noqa: ANN001
+    def _sync_index(self, collection) -> None:
         """Make the index agree with the files: drop strays, add missing or stale latest versions."""
         files = {name: self._versions(name)[-1] for name in self.names()}
         got = collection.get(include=["metadatas"])
@@ -307,7 +307,7 @@ class SkillLibrary:
             log.info("indexing %d skills that the index lacked or held at an old version", len(stale))
             self._index_upsert([self.get(n) for n in stale], collection)
 
-    def _index_upsert(self, skills: list[Skill], collection=None, batch: int = 512) -> None:  # noqa: ANN001
+    def _index_upsert(self, skills: list[Skill], collection=None, batch: int = 512) -> None:
         collection = collection if collection is not None else self._collection
         for start in range(0, len(skills), batch):
             chunk = skills[start:start + batch]

@@ -216,8 +216,8 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in err['loc']) or 'document'}: {err['msg']}"
 
 
-FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*\n(.*)$", re.S)
-CODE_BLOCK = re.compile(r"```(\w*)\s*\n(.*?)```", re.S)
+FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*\n(.*)$", re.DOTALL)
+CODE_BLOCK = re.compile(r"```(\w*)\s*\n(.*?)```", re.DOTALL)
 
 
 def _read_agent_skills(src: Path) -> list[Pending]:

@@ -91,16 +91,16 @@ def completion_body(request: dict[str, Any], contents: list[str]) -> dict[str, A
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log: tests and the CLI own the console."""
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
             self._send_json(200, {"object": "list", "data": [{"id": "local", "object": "model"}]})
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
@@ -113,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.owner.requests.append(request)
         try:
             reply = self.server.owner.responder(request)
-        except Exception as exc:  # a responder bug must surface as an HTTP error, not a hang
+        except Exception as exc:  # noqa: BLE001 - a responder bug must surface as HTTP 500, not a hang
             self._send_json(500, {"error": {"message": f"responder failed: {exc!r}"}})
             return
         self._answer(request, reply)

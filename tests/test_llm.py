@@ -53,9 +53,10 @@ def test_retries_429_and_500_then_succeeds(tmp_path):
 
 
 def test_gives_up_with_actionable_message(tmp_path):
-    with ChatServer.scripted([Fault.server_error()] * 3) as server:
-        with pytest.raises(LLMError, match="HTTP 500 after 2 retries"):
-            make(server, tmp_path, max_retries=2).chat("critic", MSGS)
+    with ChatServer.scripted([Fault.server_error()] * 3) as server, pytest.raises(
+        LLMError, match="HTTP 500 after 2 retries"
+    ):
+        make(server, tmp_path, max_retries=2).chat("critic", MSGS)
 
 
 def test_timeout_is_retried(tmp_path):
@@ -66,9 +67,8 @@ def test_timeout_is_retried(tmp_path):
 
 
 def test_malformed_body_is_an_llm_error(tmp_path):
-    with ChatServer.scripted([Fault.garbage()] * 4) as server:
-        with pytest.raises(LLMError, match="malformed"):
-            make(server, tmp_path).chat("action", MSGS)
+    with ChatServer.scripted([Fault.garbage()] * 4) as server, pytest.raises(LLMError, match="malformed"):
+        make(server, tmp_path).chat("action", MSGS)
 
 
 def test_unreachable_endpoint(tmp_path):

@@ -10,7 +10,12 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from lifelong.cli.common import (
-    ConfigOption, LibraryOption, console, print_json, settings_from, user_errors,
+    ConfigOption,
+    LibraryOption,
+    console,
+    print_json,
+    settings_from,
+    user_errors,
 )
 from lifelong.embeddings import EmbedderUnavailable
 from lifelong.library import LibraryError, Skill, SkillLibrary
