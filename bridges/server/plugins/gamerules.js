@@ -57,6 +57,21 @@ module.exports.server = function (serv, settings) {
     waits.push(Promise.resolve().then(() => writeState(worldFolder, { ...readState(worldFolder), time: serv.time, gameRules: serv.gameRules })))
   })
 
+  // Tick rate over the last 5 s (flying-squid targets 20/s); /tps reports it (benchmarks use it).
+  const ticks = []
+  serv.on('tick', () => {
+    const now = Date.now()
+    ticks.push(now)
+    while (ticks.length && ticks[0] < now - 5000) ticks.shift()
+  })
+  serv.tps = () => ticks.length < 2 ? 0 : (ticks.length - 1) / ((ticks[ticks.length - 1] - ticks[0]) / 1000)
+  serv.commands.add({
+    base: 'tps',
+    info: 'server ticks per second over the last 5 s',
+    usage: '/tps',
+    action () { return `tps ${serv.tps().toFixed(2)}` }
+  })
+
   serv.commands.add({
     base: 'gamerule',
     info: 'query or set a game rule (doDaylightCycle, keepInventory, doMobSpawning)',

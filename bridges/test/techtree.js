@@ -1,0 +1,210 @@
+'use strict'
+// The acceptance scenario of the embedded world, as one function over a mineflayer bot that
+// has pathfinder, collectblock, tool and pvp loaded (as Voyager's bot has). Empty inventory,
+// survival mode, no commands: wood -> planks -> sticks -> crafting table -> wooden pickaxe ->
+// cobblestone -> stone pickaxe -> furnace -> coal + raw iron -> smelted iron -> iron pickaxe;
+// then kill a cow and pick up its beef; then a chest round trip.
+//
+// Used by techtree.test.js (node:test) and by tests/test_techtree.py through the Python
+// `javascript` bridge, so both run exactly the same steps.
+
+const { Vec3 } = require('vec3')
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+function count (bot, pred) {
+  const match = typeof pred === 'string' ? i => i.name === pred : pred
+  return bot.inventory.items().filter(match).reduce((n, i) => n + i.count, 0)
+}
+
+function inventory (bot) {
+  const out = {}
+  for (const i of bot.inventory.items()) out[i.name] = (out[i.name] ?? 0) + i.count
+  return out
+}
+
+async function withTimeout (promise, ms, what) {
+  let timer
+  const timeout = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms) })
+  try { return await Promise.race([promise, timeout]) } finally { clearTimeout(timer) }
+}
+
+/** Collect blocks whose name passes `match` until the inventory holds `want` more of `dropped`. */
+async function mine (bot, match, dropped, want, { maxDistance = 64 } = {}) {
+  const start = count(bot, dropped)
+  const tried = new Set()
+  for (let attempt = 0; attempt < want * 4 && count(bot, dropped) - start < want; attempt++) {
+    const positions = bot.findBlocks({ matching: b => match(b.name), maxDistance, count: 64 })
+      .filter(p => !tried.has(p.toString()))
+      .sort((a, b) => a.distanceTo(bot.entity.position) - b.distanceTo(bot.entity.position) + (a.y - b.y) * 0.01)
+    if (positions.length === 0) throw new Error(`no block to mine for ${dropped} within ${maxDistance}`)
+    const block = bot.blockAt(positions[0])
+    tried.add(positions[0].toString())
+    try {
+      await withTimeout(bot.collectBlock.collect(block, { ignoreNoPath: true }), 60000, `mining ${block.name}`)
+    } catch (err) {
+      bot.pathfinder.stop()
+    }
+    await sleep(300)
+  }
+  const got = count(bot, dropped) - start
+  if (got < want) throw new Error(`mined only ${got}/${want} ${dropped}; inventory ${JSON.stringify(inventory(bot))}`)
+}
+
+async function craft (bot, name, times, table = null) {
+  const item = bot.registry.itemsByName[name]
+  const [recipe] = bot.recipesFor(item.id, null, 1, table)
+  if (!recipe) throw new Error(`no recipe for ${name} with ${JSON.stringify(inventory(bot))}${table ? ' at a table' : ''}`)
+  const before = count(bot, name)
+  await withTimeout(bot.craft(recipe, times, table), 20000, `crafting ${name}`)
+  if (count(bot, name) <= before) throw new Error(`crafting ${name} gave nothing`)
+}
+
+/** Place `itemName` on the ground next to the bot; returns the placed block. */
+async function place (bot, itemName) {
+  const me = bot.entity.position.floored()
+  const item = bot.inventory.items().find(i => i.name === itemName)
+  if (!item) throw new Error(`no ${itemName} to place`)
+  for (const [dx, dz] of [[2, 0], [0, 2], [-2, 0], [0, -2], [2, 1], [1, 2], [-2, -1], [-1, -2], [2, 2], [-2, 2]]) {
+    for (const dy of [0, 1, -1]) {
+      const target = me.offset(dx, dy, dz)
+      const below = bot.blockAt(target.offset(0, -1, 0))
+      const here = bot.blockAt(target)
+      const above = bot.blockAt(target.offset(0, 1, 0))
+      if (!below || !here || !above || below.boundingBox !== 'block' || here.name !== 'air' || above.name !== 'air') continue
+      await bot.equip(item, 'hand')
+      try {
+        await withTimeout(bot.placeBlock(below, new Vec3(0, 1, 0)), 5000, `placing ${itemName}`)
+      } catch (err) {
+        // mineflayer waits for the block update; the block may still be there
+      }
+      const placed = await waitFor(() => bot.blockAt(target)?.name === itemName, 3000)
+      if (placed) return bot.blockAt(target)
+    }
+  }
+  throw new Error(`found no spot to place ${itemName} around ${me}`)
+}
+
+async function waitFor (fn, ms, step = 100) {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    const v = await fn()
+    if (v) return v
+    await sleep(step)
+  }
+  return null
+}
+
+async function smelt (bot, furnaceBlock, input, fuel, n) {
+  const reg = bot.registry.itemsByName
+  const furnace = await withTimeout(bot.openFurnace(furnaceBlock), 10000, 'opening the furnace')
+  try {
+    await furnace.putFuel(reg[fuel].id, null, 1)
+    await furnace.putInput(reg[input].id, null, n)
+    const done = await waitFor(() => (furnace.outputItem()?.count ?? 0) >= n, 12000 * n + 10000, 250)
+    if (!done) throw new Error(`furnace made ${furnace.outputItem()?.count ?? 0}/${n}`)
+    await furnace.takeOutput()
+  } finally {
+    furnace.close()
+  }
+}
+
+async function killAndLoot (bot, mobName, lootName) {
+  const mob = await waitFor(() => bot.nearestEntity(e => e.name === mobName && e.position.distanceTo(bot.entity.position) < 64), 60000, 500)
+  if (!mob) throw new Error(`no ${mobName} within 64 blocks after 60 s`)
+  const dead = new Promise(resolve => bot.on('entityDead', e => { if (e === mob) resolve(e.position.clone()) }))
+  await withTimeout(new Promise(resolve => { bot.once('stoppedAttacking', resolve); bot.pvp.attack(mob) }), 90000, `killing a ${mobName}`)
+  const where = await withTimeout(dead, 2000, `${mobName} death`)
+  await sleep(600)
+  const drops = Object.values(bot.entities).filter(e => e.name === 'item' && e.position.distanceTo(where) < 4)
+  if (drops.length) await withTimeout(bot.collectBlock.collect(drops, { ignoreNoPath: true }), 30000, 'picking up loot').catch(() => {})
+  if (!await waitFor(() => count(bot, lootName) > 0, 5000)) throw new Error(`no ${lootName} picked up from the ${mobName}`)
+}
+
+async function chestRoundTrip (bot, chestBlock, itemName, n) {
+  const id = bot.registry.itemsByName[itemName].id
+  const before = count(bot, itemName)
+  let chest = await withTimeout(bot.openContainer(chestBlock), 10000, 'opening the chest')
+  await chest.deposit(id, null, n)
+  chest.close()
+  if (count(bot, itemName) !== before - n) throw new Error('deposit did not leave the inventory')
+  await sleep(300)
+  chest = await withTimeout(bot.openContainer(chestBlock), 10000, 'reopening the chest')
+  const stored = chest.containerItems().filter(i => i.name === itemName).reduce((s, i) => s + i.count, 0)
+  if (stored !== n) { chest.close(); throw new Error(`chest holds ${stored} ${itemName}, expected ${n}`) }
+  await chest.withdraw(id, null, n)
+  chest.close()
+  if (count(bot, itemName) !== before) throw new Error('withdraw did not return the items')
+}
+
+/**
+ * Play the whole scenario; returns { milestones: [{ step, seconds, inventory }], inventory }.
+ * `log(step)` is called after each milestone (progress for long runs).
+ */
+async function play (bot, log = () => {}) {
+  const t0 = Date.now()
+  const milestones = []
+  const done = step => {
+    const entry = { step, seconds: Math.round((Date.now() - t0) / 100) / 10, inventory: inventory(bot) }
+    milestones.push(entry)
+    log(`${entry.seconds}s ${step}`)
+  }
+  if (bot.inventory.items().length) throw new Error(`inventory must start empty: ${JSON.stringify(inventory(bot))}`)
+  const isLog = n => n.endsWith('_log') && !n.startsWith('stripped')
+  const logs = () => count(bot, i => isLog(i.name))
+
+  try {
+    await mine(bot, isLog, i => isLog(i.name), 5)
+    done('5 logs')
+    // One log per bot.craft() call, as a Voyager skill would do it step by step.
+    for (let guard = 0; logs() > 0 && guard < 20; guard++) {
+      const item = bot.inventory.items().find(i => isLog(i.name))
+      await craft(bot, item.name.replace('_log', '_planks'), 1)
+    }
+    if (logs() !== 0) throw new Error('logs left over after crafting planks')
+    done('planks')
+    await craft(bot, 'stick', 1)
+    done('sticks')
+    await craft(bot, 'crafting_table', 1)
+    const table = await place(bot, 'crafting_table')
+    done('crafting table placed')
+    await craft(bot, 'wooden_pickaxe', 1, table)
+    done('wooden pickaxe')
+    await mine(bot, n => n === 'stone', 'cobblestone', 3)
+    done('3 cobblestone')
+    await craft(bot, 'stone_pickaxe', 1, table)
+    done('stone pickaxe')
+    await mine(bot, n => n === 'stone', 'cobblestone', 8)
+    await craft(bot, 'furnace', 1, table)
+    done('furnace')
+    await mine(bot, n => n === 'coal_ore' || n === 'deepslate_coal_ore', 'coal', 1)
+    await mine(bot, n => n === 'iron_ore' || n === 'deepslate_iron_ore', 'raw_iron', 3)
+    done('coal and raw iron')
+    const furnace = await place(bot, 'furnace')
+    await smelt(bot, furnace, 'raw_iron', 'coal', 3)
+    if (count(bot, 'iron_ingot') < 3) throw new Error('no iron ingots')
+    done('3 iron ingots smelted')
+    await bot.pathfinder.goto(new (require('mineflayer-pathfinder').goals.GoalNear)(table.position.x, table.position.y, table.position.z, 2))
+    await craft(bot, 'stick', 1)
+    await craft(bot, 'iron_pickaxe', 1, table)
+    done('iron pickaxe')
+    await killAndLoot(bot, 'cow', 'beef')
+    done('cow killed, beef picked up')
+    await bot.pathfinder.goto(new (require('mineflayer-pathfinder').goals.GoalNear)(table.position.x, table.position.y, table.position.z, 2))
+    await craft(bot, 'chest', 1, table)
+    const chest = await place(bot, 'chest')
+    await chestRoundTrip(bot, chest, 'cobblestone', 2)
+    done('chest deposit + withdraw')
+  } catch (err) {
+    err.message = `${err.message} (after: ${milestones.map(m => m.step).join(' > ') || 'nothing'}; inventory ${JSON.stringify(inventory(bot))})`
+    throw err
+  }
+  return { milestones, inventory: inventory(bot), seconds: (Date.now() - t0) / 1000 }
+}
+
+/** JSON string of play()'s result: what the Python bridge reads. */
+async function playJson (bot) {
+  return JSON.stringify(await play(bot))
+}
+
+module.exports = { play, playJson, mine, craft, place, smelt, killAndLoot, chestRoundTrip, inventory }
