@@ -69,10 +69,18 @@ def reply(code: str) -> str:
     return f"The pole should stay upright, so I reward a small angle.\n\n```python\n{code.strip()}\n```\n"
 
 
+# Small batches (many updates in few steps), every setting pinned so that a change of the
+# trainer's defaults cannot silently change what this test measures.
+PPO = {"num_envs": 16, "num_steps": 32, "epochs": 10, "minibatches": 4, "lr": 3e-4,
+       "anneal_lr": True, "gamma": 0.99, "gae_lambda": 0.95, "clip_coef": 0.2, "ent_coef": 0.0,
+       "vf_coef": 0.5, "max_grad_norm": 0.5, "hidden": [64, 64], "init_log_std": 0.0,
+       "norm_obs": True, "norm_reward": True, "target_kl": None}
+
+
 def write_card(folder: Path, name: str = "PendulumQuick") -> Path:
     card = yaml.safe_load((Path(__file__).parents[1] / "envs/robots/InvertedPendulum.yaml").read_text())
     card.update(
-        name=name, budget=STEPS, ppo={"num_envs": 16, "num_steps": 32},
+        name=name, budget=STEPS, ppo=PPO,
         human_reward=(
             "def compute_reward(state):\n"
             "    upright = state['upright']\n"
