@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from lifelong.cli import app
 from lifelong.loop import Loop
-from lifelong.minecraft.metrics import Tracker
+from lifelong.minecraft.metrics import Tracker, compute
 from lifelong.openai_server import ChatServer
 
 runner = CliRunner()
@@ -54,6 +54,24 @@ def test_report_json_has_the_promised_keys_and_writes_a_png(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = runner.invoke(app, ["report", str(run), "--no-plot"])
     assert text.exit_code == 0 and "mineWoodLog" in text.stdout and "not reached" in text.stdout
+
+
+def test_resume_restores_the_body_curriculum_and_metrics(tmp_path):
+    run = small_run(tmp_path)
+    script = ["Reasoning: wood\nTask: Craft 4 planks", "Answer: one log gives 4 planks.",
+              reply('async function craftPlanks(bot) {\n  await craftItem(bot, "oak_planks", 1);\n}'),
+              "Turns a log into planks."]
+    with ChatServer.scripted(script) as server:
+        world, env, library, run_dir, llm = make_world(server.base_url, tmp_path, resume=True)
+        state = Loop(world, run_dir, rounds=1).run(iterations=3)
+        prompt = server.requests[0]["messages"][1]["content"]
+    assert env.resets[0]["inventory"] == {"oak_log": 2}  # the body is put back as checkpointed
+    assert "Completed tasks so far: Mine 1 wood log" in prompt
+    assert "Failed tasks that are too hard: Craft 1 wooden pickaxe" in prompt
+    assert state.iteration == 3 and [h["task"] for h in state.history][-1] == "Craft 4 planks"
+    assert library.names() == ["craftPlanks", "mineWoodLog"]
+    assert llm.ledger.roles["action"].calls == 3  # the ledger kept counting across the resume (2 + 1)
+    assert compute(run)["iterations"] == 3 and compute(run)["skills_learned"] == 2
 
 
 def test_tracker_milestones_items_and_distance():
