@@ -57,19 +57,35 @@ function suggestion (bot, name) {
   return close.length ? ` (did you mean ${close.join(', ')}?)` : ''
 }
 
+/** Does the inventory hold exactly the wanted stacks (slot -> {item, count}) and nothing else? */
+function matches (bot, want) {
+  for (let slot = 1; slot < bot.inventory.slots.length; slot++) { // slot 0: the crafting result
+    const have = bot.inventory.slots[slot]
+    const s = want.get(slot)
+    if (!s ? have : (!have || have.type !== s.item.id || have.count !== s.count)) return false
+  }
+  return true
+}
+
 async function hardReset (bot, opts) {
   const stacks = itemsFor(bot, opts.inventory)
   const Item = require(path.join(modules, 'prismarine-item'))(bot.registry)
   await setGameMode(bot, 'creative')
   try {
-    const clears = []
-    for (let slot = 0; slot < bot.inventory.slots.length; slot++) {
-      if (bot.inventory.slots[slot]) clears.push(bot.creative.setInventorySlot(slot, null).catch(() => {}))
-    }
-    await Promise.all(clears)
     // Hotbar first (slots 36-44), then the main inventory (9-35), as a player would hold them.
     const order = [...Array(9).keys()].map(i => 36 + i).concat([...Array(27).keys()].map(i => 9 + i))
-    await Promise.all(stacks.map((s, i) => bot.creative.setInventorySlot(order[i], new Item(s.item.id, s.count)).catch(() => {})))
+    const want = new Map(stacks.map((s, i) => [order[i], s]))
+    for (let attempt = 0; attempt < 3 && !matches(bot, want); attempt++) {
+      const sets = []
+      for (let slot = 1; slot < bot.inventory.slots.length; slot++) {
+        const s = want.get(slot)
+        const item = s ? new Item(s.item.id, s.count) : null
+        if (item || bot.inventory.slots[slot]) sets.push(bot.creative.setInventorySlot(slot, item).catch(() => {}))
+      }
+      await Promise.all(sets)
+      if (!matches(bot, want)) await sleep(200) // late slot updates, then check again
+    }
+    if (!matches(bot, want)) throw new Error('hard reset: the server did not apply the inventory; is the bot an operator?')
     if (opts.position) {
       const { x, y, z } = opts.position
       bot.chat(`/tp ${bot.username} ${x} ${y} ${z}`)

@@ -27,8 +27,16 @@ async function craftItem(bot, name, count = 1) {
         return;
     }
     try {
+        const before = _countInInventory(bot, name);
         await bot.craft(recipe, count, craftingTable);
-        bot.chat(`I did the recipe for ${name} ${count} times`);
+        const expected = recipe.result.count * count;
+        let made = _countInInventory(bot, name) - before;
+        if (made < expected) {
+            await bot.waitForTicks(2); // the server's last slot update may still be on its way
+            made = _countInInventory(bot, name) - before;
+        }
+        if (made < expected) bot.chat(`craftItem: made only ${made} of ${expected} ${name}`);
+        else bot.chat(`I did the recipe for ${name} ${count} times`);
     } catch (err) {
         bot.chat(`cannot craft ${name}: ${err.message}`);
         _craftItemFailCount++;
