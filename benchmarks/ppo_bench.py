@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     card = _card_for(args.env)
     seeds = list(range(args.eval_seeds))
     ours = run_ours(card, args.steps, args.seed, args.threads, seeds)
+    print(f"ours: {ours}", file=sys.stderr, flush=True)  # progress: SB3 takes ~10x longer
     out = {"env": args.env, "steps": args.steps, "seed": args.seed, "threads": args.threads,
            "ours_steps_per_s": ours["steps_per_s"], "ours_return": ours["return"],
            "ours_return_std": ours["return_std"], "ours_wall_s": ours["wall_s"]}
