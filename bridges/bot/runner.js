@@ -158,8 +158,11 @@ function describeError (err, files) {
   const programFrame = frames.find(f => f.file === PROGRAM_FILE) || null
   let message = `${name}: ${text}`
   if (programFrame) message += `\n  at line ${programFrame.line} of the program: ${programFrame.code}`
-  const inner = frames[0]
-  if (inner && inner !== programFrame && inner.file !== PROGRAM_FILE) {
+  // Below the program line, the most useful place to name: the innermost library skill (LLM
+  // code too), else the primitive the program called (not the helper deep inside it).
+  const below = programFrame ? frames.slice(0, frames.indexOf(programFrame)) : frames
+  const inner = below.find(f => f.file.startsWith('lifelong:skills/')) || below[below.length - 1] || null
+  if (inner) {
     message += `\n  in ${inner.source}${inner.function ? ` (${inner.function})` : ''} at line ${inner.line}: ${inner.code}`
   }
   return {

@@ -103,3 +103,19 @@ test('every primitive file compiles and defines its Voyager function', async () 
   assert.strictEqual(r.ok, true, r.error && r.error.message)
   assert.deepStrictEqual(r.chat, [Array(11).fill('function').join()])
 })
+
+test('a primitive error names the primitive the program called, not its helper', async () => {
+  const primitives = loadPrimitives(path.join(__dirname, '..', '..', 'skills', 'minecraft', 'primitives'))
+  const mcData = require(path.join(__dirname, '..', 'node_modules', 'minecraft-data'))('1.21.1')
+  const r = await runProgram({
+    bot: fakeBot(),
+    primitives,
+    helpers: { mcData, Vec3 },
+    code: 'async function m(bot) {\n  await mineBlock(bot, "oak_logs", 1)\n}',
+    timeoutMs: 1000
+  })
+  assert.strictEqual(r.error.line, 2)
+  assert.strictEqual(r.error.source, 'primitive mineBlock.js')
+  assert.match(r.error.message, /No block named 'oak_logs'\. Did you mean oak_log/)
+  assert.match(r.error.message, /in primitive mineBlock\.js \(mineBlock\) at line \d+:/)
+})

@@ -73,7 +73,7 @@ def _print_human(obs: dict[str, Any], skills: list[dict[str, str]]) -> None:
     console.print(f"program {status} in {obs.get('elapsed_ms', 0) / 1000:.1f} s"
                   + (f" with skills: {', '.join(s['name'] for s in skills)}" if skills else ""))
     if obs.get("error"):
-        console.print(f"[red]{obs['error']['message']}[/]", highlight=False, markup=False)
+        console.print(obs["error"]["message"], style="red", highlight=False, markup=False)
     for line in obs.get("chat") or []:
         console.print(f"chat: {line}", highlight=False, markup=False)
     table = Table(title="inventory", show_header=True)
