@@ -249,3 +249,14 @@ def test_viewer_serves_the_page_and_the_world_stream(env: MinecraftEnv) -> None:
     poll = urllib.request.urlopen(url + "/socket.io/?EIO=4&transport=polling", timeout=10).read().decode()
     assert '"sid"' in poll  # socket.io handshake: the world stream is up
     assert env.step("async function t(bot) { bot.chat('watched'); }")["chat"] == ["watched"]
+
+
+def test_no_server_gives_an_actionable_error() -> None:
+    from lifelong.minecraft.env import EnvError
+
+    env = MinecraftEnv("127.0.0.1:25599", username="nobody", connect_timeout_s=3)
+    obs = env.step("async function a(bot) {}")
+    assert obs["ok"] is False and obs["connected"] is False
+    assert "connection refused (is the server running on that port?)" in obs["error"]["message"]
+    with pytest.raises(EnvError, match="cannot connect bot to 127.0.0.1:25599"):
+        env.reset()

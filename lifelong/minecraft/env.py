@@ -347,6 +347,10 @@ class MinecraftEnv:
             obs = self._call("step", code, json.dumps(skill_list), opts, limit_s=timeout + 30)
         except Crash as crash:
             return self._recover(str(crash), before)
+        except EnvError as err:  # no server to reach: report it, the caller decides what next
+            return {**before, "connected": False, "ok": False, "chat": [],
+                    "error": {"type": "Disconnected", "message": f"Disconnected: {err}", "line": None,
+                              "code": None, "source": None, "frames": []}}
         if not obs.get("connected", True):
             reason = obs.get("disconnect_reason") or (obs.get("error") or {}).get("message") or "no reason given"
             return self._recover(f"the bot was disconnected from the server during the program ({reason})", before, obs)
