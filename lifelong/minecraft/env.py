@@ -441,9 +441,11 @@ class MinecraftEnv:
                 raise
             except Exception as err:  # noqa: BLE001 - JS errors carry the actionable message
                 last = err
+                if "connection refused" in str(getattr(err, "js", "") or err):
+                    break  # nothing listens there: retrying will not help
                 time.sleep(1.0 + attempt)
-        else:
-            raise EnvError(_js_message(last)) from None
+        if not self._connected:
+            raise EnvError(_js_message(last))
         if self.viewer_port and self.viewer_url:
             self.viewer_url = str(self._bridge.methods["viewer"](self.viewer_port, False, timeout=30))
 
