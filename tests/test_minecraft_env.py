@@ -260,3 +260,15 @@ def test_no_server_gives_an_actionable_error() -> None:
     assert "connection refused (is the server running on that port?)" in obs["error"]["message"]
     with pytest.raises(EnvError, match="cannot connect bot to 127.0.0.1:25599"):
         env.reset()
+
+
+@pytest.mark.slow
+def test_envs_sharing_the_bridge_survive_a_node_restart(env: MinecraftEnv, server: EmbeddedServer) -> None:
+    with MinecraftEnv(server, username="second") as other:
+        other.reset(mode="soft")
+        pid = env.node_pid
+        os.kill(pid, signal.SIGKILL)  # between steps this time
+        time.sleep(0.5)
+        assert env.step("async function a(bot) { bot.chat('first'); }")["chat"] == ["first"]
+        assert other.step("async function b(bot) { bot.chat('second'); }")["chat"] == ["second"]
+        assert env.node_pid == other.node_pid != pid

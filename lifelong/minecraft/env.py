@@ -206,6 +206,7 @@ class _Bridge:
     def __init__(self) -> None:
         self.body: Any = None
         self.methods: dict[str, Any] = {}
+        self.body_pid: int | None = None  # the Node process our body lives in
 
     @staticmethod
     def _node_proc() -> Any:
@@ -216,6 +217,10 @@ class _Bridge:
     def alive(self) -> bool:
         proc = self._node_proc()
         return proc is not None and proc.poll() is None
+
+    def ready(self) -> bool:
+        """Our body exists in the running Node (another env may have restarted Node since)."""
+        return self.body is not None and self.alive() and self.pid() == self.body_pid
 
     def start(self, primitives_dir: Path) -> Any:
         # Node warnings go to the bridge's stderr, which JSPyBridge echoes to our stdout.
@@ -234,6 +239,7 @@ class _Bridge:
         # Method proxies fetched once: calling one is then a single round trip.
         self.methods = {name: getattr(self.body, name) for name in
                         ("connect", "step", "reset", "observe", "ping", "connected", "disconnect", "viewer", "pid")}
+        self.body_pid = self.pid()
         return self.body
 
     def pid(self) -> int | None:
@@ -389,7 +395,7 @@ class MinecraftEnv:
 
     def close(self) -> None:
         """Disconnect the bot (the Node process stays for other bridge users, and exits with us)."""
-        if self._connected and self._bridge.alive():
+        if self._connected and self._bridge.ready():
             try:
                 self._bridge.methods["disconnect"](timeout=10)
             except Exception as err:  # noqa: BLE001 - closing must not raise
@@ -416,7 +422,7 @@ class MinecraftEnv:
                         "that seed (another world folder) to change worlds", seed, current)
 
     def _ensure_connected(self) -> None:
-        if self._connected and self._bridge.alive() and self._bridge.body is not None:
+        if self._connected and self._bridge.ready():
             try:
                 if self._bridge.methods["connected"](timeout=10):
                     return
@@ -426,7 +432,7 @@ class MinecraftEnv:
 
     def _connect(self) -> None:
         self._ensure_server()
-        if self._bridge.body is None or not self._bridge.alive():
+        if not self._bridge.ready():
             self._bridge.start(self.primitives_dir)
         a = self.address
         opts = {"host": a.host, "port": a.port, "version": a.version, "auth": a.auth,
