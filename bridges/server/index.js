@@ -225,6 +225,7 @@ function installSignalHandlers (holder, logLine, stamp) {
 
 /** Flush players, chunks and plugin state (plugins listen to 'lifelongSave'). */
 async function saveWorld (serv) {
+  await Promise.all([...(serv.pendingSaves ?? [])].map(p => p.catch(() => {})))
   await Promise.all(serv.players.map(p => p.save().catch(() => {})))
   const waits = []
   serv.emit('lifelongSave', waits)

@@ -70,7 +70,7 @@ function dropsFor (registry, blockName, held, rng = Math.random, blockAge = unde
   }
 
   const loot = registry.blockLoot?.[blockName]
-  if (!loot) {
+  if (!loot || loot.lifelongPlaceholder) {
     for (const id of block.drops ?? []) {
       const item = registry.items[typeof id === 'object' ? id.drop?.id ?? id.id : id]
       if (item) add(item.name)

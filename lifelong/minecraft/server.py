@@ -326,7 +326,9 @@ class EmbeddedServer:
                            "seed": self.seed, "version": self.version, "started_at": time.time(),
                            "detached": detach, "restarts": self.restarts, "command": cmd})
         self._wait_ready(log_mark, timeout)
-        return self.status()
+        status = self.status(probe=False)
+        status.ready = True  # _wait_ready just saw a login accepted
+        return status
 
     def _wait_ready(self, log_mark: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout

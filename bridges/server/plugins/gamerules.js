@@ -98,6 +98,15 @@ module.exports.player = function (player, serv) {
 
   // Wrap health updates once all built-in player hooks have run (asap), to see deaths.
   player.on('asap', () => {
+    // Track in-flight player saves (flying-squid saves on disconnect without awaiting), so a
+    // shutdown right after a bot leaves still writes its inventory (index.js awaits these).
+    const save = player.save
+    serv.pendingSaves ??= new Set()
+    player.save = () => {
+      const p = Promise.resolve().then(save).finally(() => serv.pendingSaves.delete(p))
+      serv.pendingSaves.add(p)
+      return p
+    }
     const updateHealth = player.updateHealth
     player.updateHealth = health => {
       const wasAlive = player.health > 0
@@ -122,6 +131,32 @@ module.exports.player = function (player, serv) {
       })
       player.inventory.updateSlot(slot, null)
     }
+  }
+
+  // 1.20.5+ changed both packets flying-squid uses to respawn: client_command's action is now
+  // the string 'perform_respawn' (flying-squid compares with 0, so a dead player stays dead)
+  // and the respawn packet carries a SpawnInfo 'worldState'. Handle that protocol here.
+  const GAMEMODES = ['survival', 'creative', 'adventure', 'spectator']
+  if (serv.registry.loginPacket?.worldState) {
+    player._client.on('client_command', ({ actionId }) => {
+      if (actionId !== 'perform_respawn') return
+      player.behavior('requestRespawn', {}, () => {
+        player._client.write('respawn', {
+          worldState: {
+            ...serv.registry.loginPacket.worldState,
+            hashedSeed: serv.hashedSeed,
+            gamemode: GAMEMODES[player.gameMode] ?? 'survival',
+            previousGamemode: player.prevGameMode ?? 255,
+            isFlat: false
+          },
+          copyMetadata: 0
+        })
+        player.sendSelfPosition()
+        player.updateHealth(20)
+        player.nearbyEntities = []
+        player.updateAndSpawn()
+      })
+    })
   }
 
   // Vanilla respawns at the spawn point with full food; flying-squid keeps the death spot.

@@ -135,6 +135,15 @@ function sendItemMetadata (player, entity) {
 module.exports.server = function (serv) {
   const itemEntityId = serv.registry.entitiesByName.item.id
 
+  // flying-squid's digging reads registry.blockLoot[name].drops unguarded: blocks without a loot
+  // entry (short_grass, fluids, bedrock, ...) throw there and can never be broken, and the client
+  // is never told. Give them an empty entry; our 'dug_cancel' handler computes the real drops.
+  for (const block of serv.registry.blocksArray) {
+    if (serv.registry.blockLoot && !serv.registry.blockLoot[block.name]) {
+      serv.registry.blockLoot[block.name] = { block: block.name, drops: [], lifelongPlaceholder: true }
+    }
+  }
+
   // flying-squid writes 1.19.3+ sound_effect packets in a shape the client cannot parse
   // (mineflayer prints 'partial packet' errors); sounds carry nothing a bot needs.
   serv.on('asap', () => {
