@@ -177,7 +177,7 @@ class MinecraftWorld:
             "step", iteration=self.iteration, task=task.name, round=round, success=success,
             inventory=self.obs.get("inventory") or {}, position=self.obs.get("position"),
             new_items=new_items, error=evidence["error"], critique=evidence["critique"],
-            method=evidence["method"], calls=evidence.get("calls", []),
+            method=evidence["method"], calls=evidence.get("calls", []), chat=evidence["chat"][-8:],
             milestones=dict(self.tracker.milestones), env_s=round_s(env_s),
         )
         self.timings["env_s"] += env_s
