@@ -62,9 +62,10 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
+
+from lifelong.minecraft.server import ServerAddress
 
 log = logging.getLogger(__name__)
 
@@ -78,28 +79,20 @@ class EnvError(RuntimeError):
     """The body cannot do what was asked (no server, no operator rights); the message says why."""
 
 
-@dataclass(frozen=True)
-class Address:
-    """Where the bot connects. Mirrors lifelong.minecraft.server.ServerAddress (duck-typed)."""
-
-    host: str = "127.0.0.1"
-    port: int = 25565
-    version: str = "1.21.1"
-    auth: str = "offline"
-
-
-def _address_of(target: Any) -> Address:
+def _address_of(target: Any) -> ServerAddress:
     """Accept a ServerAddress, an object with ``.address``, "host:port", or (host, port)."""
     if target is None:
-        return Address()
+        return ServerAddress()
     if hasattr(target, "address") and not isinstance(target, str):
         target = target.address
+    if isinstance(target, ServerAddress):
+        return target
     if isinstance(target, str):
         host, _, port = target.rpartition(":")
-        return Address(host or "127.0.0.1", int(port))
+        return ServerAddress(host or "127.0.0.1", int(port))
     if isinstance(target, tuple):
-        return Address(*target)
-    return Address(
+        return ServerAddress(*target)
+    return ServerAddress(
         getattr(target, "host", "127.0.0.1"), int(getattr(target, "port", 25565)),
         getattr(target, "version", "1.21.1") or "1.21.1", getattr(target, "auth", "offline") or "offline",
     )
