@@ -50,6 +50,10 @@ GOALS = (
     "glass", "iron_helmet", "diamond_pickaxe", "diamond_sword",
 )
 DIRECTIONS = ((1, 0, 1), (-1, 0, 1), (1, 0, -1), (-1, 0, -1), (1, 0, 0), (0, 0, 1), (-1, 0, 0), (0, 0, -1))
+# Where to put a crafting table or furnace, nearest first: around the bot, then a level up or down
+# (a bot that dug down stands in a hole where the ring at its feet is all rock).
+SPOTS = sorted(([x, y, z] for y in (0, 1, -1) for x in range(-2, 3) for z in range(-2, 3)
+                if (x, z) != (0, 0)), key=lambda p: (abs(p[1]), abs(p[0]) + abs(p[2]), p))
 LOG_RE = re.compile(r"^(?!stripped_)\w+_log$")
 
 
@@ -424,7 +428,7 @@ class ProgramWriter:
     def _station(self, station: str, plan: list[str], indent: str, depth: int) -> list[str]:
         """A crafting table or furnace within reach: reuse one nearby, else make and place one."""
         plan.append(f"use a {words(station)} nearby, or get one and place it next to the bot")
-        offsets = "[[1, 0, 0], [-1, 0, 0], [0, 0, 1], [0, 0, -1], [1, 0, 1], [-1, 0, -1], [2, 0, 0], [0, 0, 2]]"
+        offsets = json.dumps(SPOTS)
         lines = [f"{indent}if (!bot.findBlock({{ matching: mcData.blocksByName.{station}.id, maxDistance: 32 }})) {{"]
         lines += self._ensure(station, 1, plan, indent + "  ", depth)
         lines += [
