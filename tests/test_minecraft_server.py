@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -149,3 +150,20 @@ def test_cli_foreground_start_saves_on_sigterm(tmp_path: Path) -> None:
     assert "saved and stopped" in out
     assert "saved; bye" in (world / "server.log").read_text()
     assert not port_in_use(PORT + 3)
+
+
+def test_foreground_wait_restarts_a_dead_server(server: EmbeddedServer) -> None:
+    first = server.start(detach=False)
+    done = threading.Event()
+    watcher = threading.Thread(target=server.wait, kwargs={"poll": 0.2, "until": done}, daemon=True)
+    watcher.start()
+    try:
+        os.kill(first.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while server.restarts == 0 or not server.status().ready:
+            assert time.monotonic() < deadline, "the dead server was not restarted"
+            time.sleep(0.3)
+        assert server.status().pid != first.pid
+    finally:
+        done.set()
+        watcher.join(timeout=10)

@@ -25,6 +25,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -424,9 +425,12 @@ class EmbeddedServer:
             self.restarts += 1
         return self.start(detach=True, timeout=timeout)
 
-    def wait(self, poll: float = 1.0, restart: bool = True) -> None:
-        """Foreground mode: block while the server runs; restart it if it dies unexpectedly."""
-        while True:
+    def wait(self, poll: float = 1.0, restart: bool = True, until: threading.Event | None = None) -> None:
+        """Foreground mode: block while the server runs; restart it if it dies unexpectedly.
+
+        Returns when ``until`` is set, or when the server died and ``restart`` is False.
+        """
+        while until is None or not until.is_set():
             if self._proc is not None and self._proc.poll() is None:
                 time.sleep(poll)
                 continue
