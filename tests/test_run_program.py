@@ -102,3 +102,13 @@ def test_errors_exit_nonzero_with_the_line(tmp_path: Path) -> None:
     assert "at line 3 of the program: await notAFunction(bot);" in proc.stdout
     bad = run_cli(str(program), "--give", "oak log=2", "--server", "127.0.0.1:1")
     assert bad.returncode == 2 and "write ITEM=N" in bad.stderr
+
+
+def test_viewer_flag_prints_the_local_url(tmp_path: Path) -> None:
+    program = tmp_path / "hello.js"
+    program.write_text("async function hello(bot) { bot.chat('hello'); }\n")
+    proc = run_cli(str(program), "--viewer", "--viewer-port", "25598", "--linger", "0",
+                   "--port", str(PORT + 2), "--world", str(tmp_path / "world"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "viewer: http://localhost:25598" in proc.stdout
+    assert "chat: hello" in proc.stdout
