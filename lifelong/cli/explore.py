@@ -109,6 +109,19 @@ class Display:
         elif kind in ("step", "task_done", "resumed"):
             console.print(self.line(e), highlight=False)
 
+    def replay(self, events: list[dict[str, Any]]) -> None:
+        """Catch up with a resumed run's earlier events, silently."""
+        for e in events:
+            if e.get("event") in ("task_proposed", "step", "task_done"):
+                live, self.live = self.live, None
+                printing = console.quiet
+                console.quiet = True
+                try:
+                    self.event(e)
+                finally:
+                    console.quiet = printing
+                    self.live = live
+
     def line(self, e: dict[str, Any]) -> str:
         if e.get("event") == "step":
             return (f"[{e['iteration']}/{self.iterations}] {e['task']} round {e['round']}: "
@@ -129,7 +142,7 @@ class Display:
         table.add_row("new items", ", ".join(self.new_items[:12]) or "-")
         table.add_row("milestones", "  ".join(
             f"{k.split('_')[0]}: {'[green]' + str(v) + '[/]' if v is not None else '-'}"
-            for k, v in self.milestones.items()))
+            for k, v in ((k, self.milestones.get(k)) for k in metrics.MILESTONES)))
         table.add_row("skills", f"{len(self.skills)}: {', '.join(self.skills[-6:])}")
         table.add_row("LLM", f"{self.backend}  tokens {self.tokens:,}  cost ${self.cost:.4f}")
         return Panel(Group(table), title="lifelong explore (Minecraft)")
@@ -243,6 +256,8 @@ def _explore(settings: Settings, label: str, iterations: int, curriculum: str | 
         target = embedded
     env = MinecraftEnv(target, timeout_s=program_timeout)
     display = Display(iterations, label)
+    if run.resumed:
+        display.replay(run.events())
     world_obj = MinecraftWorld(env=env, curriculum=cur, action=ActionAgent(llm, lib), critic=Critic(llm),
                                skills=SkillManager(llm, lib), library=lib, run=run, seed=int(meta["seed"]),
                                on_step=lambda record: display.event(record, llm))
