@@ -86,8 +86,10 @@ def test_programs_parse_as_js_and_later_skills_call_earlier_ones(knowledge):
     assert programs["Mine 3 iron ore"][1] == ["craftStonePickaxe"]
     # without library skills the writer inlines the primitives instead
     bare, _ = ProgramWriter(knowledge, []).write("Craft 1 wooden pickaxe")
-    node_parses(bare)
     assert "mineBlock(" in bare and "placeItem(bot, \"crafting_table\"" in bare
+    deep = [ProgramWriter(knowledge, []).write(t)[0] for t in ("Craft 1 iron pickaxe", "Smelt 1 beef")]
+    assert all("smeltItem(" in c and "exploreUntil(" in c for c in deep)
+    node_parses("\n".join([bare, *deep]))  # nested inline steps declare nothing twice
 
 
 def test_every_role_answers_over_http_through_the_real_client(tmp_path):

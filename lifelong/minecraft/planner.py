@@ -432,10 +432,11 @@ class ProgramWriter:
         lines = [f"{indent}if (!bot.findBlock({{ matching: mcData.blocksByName.{station}.id, maxDistance: 32 }})) {{"]
         lines += self._ensure(station, 1, plan, indent + "  ", depth)
         lines += [
-            f"{indent}  const spot = {offsets}.map(([x, y, z]) => bot.entity.position.floored().offset(x, y, z))",
+            f"{indent}  const spotFor = () => {offsets}.map(([x, y, z]) => bot.entity.position.floored().offset(x, y, z))",
             f"{indent}    .find((p) => {{ const b = bot.blockAt(p); const under = bot.blockAt(p.offset(0, -1, 0));",
-            f'{indent}      return b && ["air", "cave_air", "short_grass", "tall_grass"].includes(b.name) && under && under.boundingBox === "block"; }});',
-            f'{indent}  if (!spot) throw new Error("no free spot next to the bot to place a {words(station)}");',
+            f'{indent}      return b && ["air", "cave_air", "short_grass", "tall_grass", "snow", "water"].includes(b.name) && under && under.boundingBox === "block"; }});',
+            f"{indent}  const spot = spotFor() || await exploreUntil(bot, {self._direction(station)}, 30, spotFor);",
+            f'{indent}  if (!spot) throw new Error("no free spot near the bot to place a {words(station)}, even after moving");',
             f'{indent}  await placeItem(bot, "{station}", spot);',
             f"{indent}}}",
         ]
