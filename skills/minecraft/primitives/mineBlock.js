@@ -2,6 +2,25 @@
 // and pick up what drops (mineflayer-collectblock chooses the tool and the path).
 let _mineBlockFailCount = 0;
 
+// Reaching high logs leaves the bot standing on leaves, where nothing can be placed and
+// paths are odd: climb down to the ground below (digging through leaves if need be).
+async function _leaveCanopy(bot) {
+    const below = bot.blockAt(bot.entity.position.offset(0, -1, 0));
+    if (!below || !below.name.endsWith("_leaves")) return;
+    const p = bot.entity.position.floored();
+    for (let y = p.y - 1; y > p.y - 24; y--) {
+        const b = bot.blockAt(new Vec3(p.x, y, p.z));
+        if (b && b.boundingBox === "block" && !b.name.endsWith("_leaves") && !b.name.endsWith("_log")) {
+            try {
+                await bot.pathfinder.goto(new GoalNear(p.x, y + 1, p.z, 2));
+            } catch (err) {
+                // staying up is not a failure of mining
+            }
+            return;
+        }
+    }
+}
+
 async function mineBlock(bot, name, count = 1) {
     const block = _blockByName(name, "mineBlock");
     _checkCount(count, "mineBlock");
@@ -46,6 +65,7 @@ async function mineBlock(bot, name, count = 1) {
         }
     }
     if (mined > 0) bot.save(`${name}_mined`);
+    await _leaveCanopy(bot);
     if (mined < count) {
         const why = lastError ? `: ${lastError.message}` : ": no more reachable within 32 blocks";
         fail(`mineBlock mined only ${mined} of ${count} ${name}${why}`);
