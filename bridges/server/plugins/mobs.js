@@ -34,6 +34,7 @@ const WEAPON = {
   wooden_shovel: 2.5, stone_shovel: 3.5, iron_shovel: 4.5, golden_shovel: 2.5, diamond_shovel: 5.5, netherite_shovel: 6.5,
   trident: 9, mace: 6
 }
+const FOLLOW_RANGE = { zombie: 35, skeleton: 16 } // vanilla follow_range attribute
 const HOSTILE_DAMAGE = { zombie: [2, 3, 4.5], skeleton: [2, 3, 4] } // easy, normal, hard
 const AI_PERIOD_MS = 200
 const SPAWN_PERIOD_MS = 4000
@@ -166,13 +167,13 @@ module.exports.server = function (serv) {
     const players = serv.players.filter(p => p.world === mob.world && p.health > 0 && p.gameMode !== 1 && p.gameMode !== 3)
     if (mob.hostile) {
       if (!mob.ai.target || !players.includes(mob.ai.target)) {
-        mob.ai.target = players.filter(p => p.position.distanceTo(mob.position) < 16)
+        mob.ai.target = players.filter(p => p.position.distanceTo(mob.position) < FOLLOW_RANGE[mob.name])
           .sort((a, b) => a.position.distanceTo(mob.position) - b.position.distanceTo(mob.position))[0] ?? null
       }
       const target = mob.ai.target
       if (target) {
         const d = target.position.distanceTo(mob.position)
-        if (d > 24) { mob.ai.target = null; return }
+        if (d > FOLLOW_RANGE[mob.name] + 8) { mob.ai.target = null; return }
         const wantClose = mob.name === 'zombie' ? 1.2 : 7
         if (d > wantClose) {
           const dir = target.position.minus(mob.position)
@@ -227,7 +228,7 @@ module.exports.server = function (serv) {
       const y = await standY(player.world, x, guess, z)
       if (y === null) continue
       if (natural && !names.some(n => HOSTILE.includes(n)) && (await player.world.getBlockType(new Vec3(x, y - 1, z))) !== grass) continue
-      if (natural && HOSTILE.includes(name) && serv.players.some(p => p.position.distanceTo(new Vec3(x, y, z)) < 12)) continue
+      if (natural && HOSTILE.includes(name) && serv.players.some(p => p.position.distanceTo(new Vec3(x, y, z)) < 24)) continue
       if (serv.spawnLivingMob(name, player.world, new Vec3(x + 0.5, y, z + 0.5))) spawned++
     }
     return spawned
@@ -240,7 +241,7 @@ module.exports.server = function (serv) {
       const near = [...serv.mobs].filter(m => m.world === player.world && m.position.distanceTo(player.position) < 64)
       if (near.filter(m => !m.hostile).length < PASSIVE_PER_PLAYER) await spawnNear(player, PASSIVE, randInt(2, 4), 12, 40)
       if (serv.difficulty >= 1 && isNight(serv.time) && near.filter(m => m.hostile).length < HOSTILE_PER_PLAYER) {
-        await spawnNear(player, HOSTILE, 1, 16, 32)
+        await spawnNear(player, HOSTILE, 1, 24, 40) // vanilla: never closer than 24 blocks
       }
     }
   }
