@@ -6,6 +6,11 @@ seeded start states (lifelong.robotics.ppo.evaluate; its simulator reproduces gy
 see tests/test_robot_tasks.py). SB3 uses its default PPO hyper-parameters ("MlpPolicy", one env,
 n_steps=2048, batch 64, 10 epochs) and a logger with no outputs, so it writes no /tmp/SB3-* folder.
 
+By default the two trainings run at the same time in two processes, one torch thread each: on a
+shared machine whose load changes by the minute, both then see the same load, so the ratio of
+their speeds means something (SB3 runs alone once ours is done, which only favours SB3).
+``--sequential`` runs ours first, then SB3.
+
     python benchmarks/ppo_bench.py --env HalfCheetah-v5 --steps 1000000 --json
 """
 
@@ -77,21 +82,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--env", default="HalfCheetah-v5")
     ap.add_argument("--steps", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2, help="torch (and mujoco.batch) threads, both")
+    ap.add_argument("--threads", type=int, default=1, help="torch (and mujoco.batch) threads, each")
     ap.add_argument("--eval-seeds", type=int, default=5)
     ap.add_argument("--skip-sb3", action="store_true", help="only time our trainer")
+    ap.add_argument("--sequential", action="store_true", help="run SB3 after ours, not beside it")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
 
     card = _card_for(args.env)
     seeds = list(range(args.eval_seeds))
+    sb3_future = None
+    if not args.skip_sb3 and not args.sequential:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+        sb3_future = pool.submit(run_sb3, card, args.steps, args.seed, args.threads, seeds)
     ours = run_ours(card, args.steps, args.seed, args.threads, seeds)
     print(f"ours: {ours}", file=sys.stderr, flush=True)  # progress: SB3 takes ~10x longer
     out = {"env": args.env, "steps": args.steps, "seed": args.seed, "threads": args.threads,
+           "mode": "sequential" if args.sequential else "concurrent",
            "ours_steps_per_s": ours["steps_per_s"], "ours_return": ours["return"],
            "ours_return_std": ours["return_std"], "ours_wall_s": ours["wall_s"]}
     if not args.skip_sb3:
-        sb3 = run_sb3(card, args.steps, args.seed, args.threads, seeds)
+        if sb3_future is not None:
+            sb3 = sb3_future.result()
+            pool.shutdown()
+        else:
+            sb3 = run_sb3(card, args.steps, args.seed, args.threads, seeds)
         out.update(sb3_steps_per_s=sb3["steps_per_s"], sb3_return=sb3["return"],
                    sb3_return_std=sb3["return_std"], sb3_wall_s=sb3["wall_s"],
                    ratio=ours["steps_per_s"] / sb3["steps_per_s"],
