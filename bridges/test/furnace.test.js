@@ -50,9 +50,9 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     assert.equal(serverCountOf(serv, bot, 'coal'), 1)
   })
 
-  await t.test('the furnace keeps smelting with its window closed', async () => {
+  await t.test('the furnace keeps smelting with its window closed', async (st) => {
     serv.setTickInterval(200) // 10x speed: 200 ticks take 1 s
-    t.after(() => serv.setTickInterval(20))
+    st.after(() => serv.setTickInterval(20))
     await clearInventory(serv, bot)
     await give(serv, bot, 'oak_planks', 2)
     await give(serv, bot, 'sand', 3)

@@ -88,6 +88,8 @@ function storeFor (serv, settings) {
   serv._lifelongBlockEntities = store
   serv.saveBlockEntities = async () => store.saveSync()
   serv.on('close', () => store.saveSync())
+  // the launcher (bridges/server/index.js) flushes plugin state on this event
+  serv.on('lifelongSave', (waits) => waits.push(Promise.resolve().then(() => store.saveSync())))
   process.once('exit', () => { try { store.saveSync() } catch (err) { /* exiting anyway */ } })
   return store
 }

@@ -581,24 +581,27 @@ InventoryMenu.prototype.onCloseInventory = function () {
 /**
  * Routes "use block" (right click) on a block type to `handler({block, player})`,
  * which returns true when it handled the use (then nothing is placed). Wraps
- * serv.interactWithBlock once instead of serv.onBlockInteraction, because the
+ * serv.interactWithBlock instead of using serv.onBlockInteraction, because the
  * latter cannot replace flying-squid's own chest handler without a warning.
- * Call from serv.once('asap') or later (placeBlock defines interactWithBlock).
+ * Callable from a plugin's server hook: the wrap happens once, on 'asap', after
+ * flying-squid's placeBlock plugin has defined interactWithBlock.
  */
 function onBlockUse (serv, blockName, handler) {
   if (!serv._lifelongBlockUse) {
     const handlers = serv._lifelongBlockUse = new Map()
-    const original = serv.interactWithBlock
-    serv.interactWithBlock = async (data) => {
-      const own = handlers.get(data.block.type)
-      if (own) {
-        // sneaking with an item in hand places it instead (vanilla)
-        const held = data.player.inventory.slots[36 + data.player.heldItemSlot]
-        if (data.player.crouching && held) return false
-        return own(data)
+    serv.once('asap', () => {
+      const original = serv.interactWithBlock
+      serv.interactWithBlock = async (data) => {
+        const own = handlers.get(data.block.type)
+        if (own) {
+          // sneaking with an item in hand places it instead (vanilla)
+          const held = data.player.inventory.slots[36 + data.player.heldItemSlot]
+          if (data.player.crouching && held) return false
+          return own(data)
+        }
+        return original(data)
       }
-      return original(data)
-    }
+    })
   }
   serv._lifelongBlockUse.set(serv.registry.blocksByName[blockName].id, handler)
 }

@@ -66,19 +66,17 @@ module.exports.server = function (serv, settings) {
     }
   })
 
-  serv.once('asap', () => {
-    const protocolType = windowProtocolType(serv.registry, 'minecraft:generic_9x3')
-    for (const [name, title] of Object.entries(CONTAINERS)) {
-      if (!serv.registry.blocksByName[name]) continue
-      onBlockUse(serv, name, ({ block, player }) => {
-        const chest = chestAt(blockKey(worldName(serv, player.world), block.position))
-        const menus = attachMenus(player, serv)
-        const menu = menus.open((id) => new ChestMenu(player, id, chest, title), protocolType)
-        chest.viewers.add(menu)
-        return true
-      })
-    }
-  })
+  const protocolType = windowProtocolType(serv.registry, 'minecraft:generic_9x3')
+  for (const [name, title] of Object.entries(CONTAINERS)) {
+    if (!serv.registry.blocksByName[name]) continue
+    onBlockUse(serv, name, ({ block, player }) => {
+      const chest = chestAt(blockKey(worldName(serv, player.world), block.position))
+      const menus = attachMenus(player, serv)
+      const menu = menus.open((id) => new ChestMenu(player, id, chest, title), protocolType)
+      chest.viewers.add(menu)
+      return true
+    })
+  }
 
   /** A broken container drops what it held and forgets it. */
   serv._lifelongChestBroken = (world, position) => {

@@ -100,14 +100,12 @@ class CraftingTableMenu extends Menu {
 module.exports.server = function (serv) {
   const book = createRecipeBook(serv.registry)
   serv._lifelongRecipes = book
-  serv.once('asap', () => {
-    const protocolType = windowProtocolType(serv.registry, 'minecraft:crafting')
-    onBlockUse(serv, 'crafting_table', ({ player }) => {
-      const menus = attachMenus(player, serv)
-      const crafter = createCrafter(book, 3, menus.tools)
-      menus.open((id) => new CraftingTableMenu(player, id, crafter), protocolType)
-      return true
-    })
+  const protocolType = windowProtocolType(serv.registry, 'minecraft:crafting')
+  onBlockUse(serv, 'crafting_table', ({ player }) => {
+    const menus = attachMenus(player, serv)
+    const crafter = createCrafter(book, 3, menus.tools)
+    menus.open((id) => new CraftingTableMenu(player, id, crafter), protocolType)
+    return true
   })
 }
 

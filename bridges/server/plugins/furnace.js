@@ -162,18 +162,16 @@ module.exports.server = function (serv, settings) {
     }
   })
 
-  serv.once('asap', () => {
-    const protocolType = windowProtocolType(registry, 'minecraft:furnace')
-    onBlockUse(serv, 'furnace', ({ block, player }) => {
-      const furnace = furnaceAt(blockKey(worldName(serv, player.world), block.position))
-      const menus = attachMenus(player, serv)
-      const menu = menus.open((id) => new FurnaceMenu(player, id, furnace), protocolType)
-      furnace.viewers.add(menu)
-      // a tick later, like vanilla: mineflayer's openFurnace() only listens
-      // for properties once its windowOpen promise has resolved
-      setTimeout(() => menu.sendProperties(), 50)
-      return true
-    })
+  const protocolType = windowProtocolType(registry, 'minecraft:furnace')
+  onBlockUse(serv, 'furnace', ({ block, player }) => {
+    const furnace = furnaceAt(blockKey(worldName(serv, player.world), block.position))
+    const menus = attachMenus(player, serv)
+    const menu = menus.open((id) => new FurnaceMenu(player, id, furnace), protocolType)
+    furnace.viewers.add(menu)
+    // a tick later, like vanilla: mineflayer's openFurnace() only listens
+    // for properties once its windowOpen promise has resolved
+    setTimeout(() => menu.sendProperties(), 50)
+    return true
   })
 
   /** A broken furnace drops its slots and forgets its state. */
