@@ -6,18 +6,19 @@ const assert = require('node:assert/strict')
 const fs = require('fs')
 const path = require('path')
 const { Vec3 } = require('vec3')
-const { startServer, stopServer, connectBot, give, clearInventory, countOf, serverCountOf, waitForBlock, sleep, tempWorld } = require('./windows_harness')
+const { startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, waitForBlock, sleep, tempWorld } = require('./windows_harness')
 
 const PORT = 25582
 const PORT_AFTER_RESTART = 25583
 
-test('chests: deposit, withdraw, persist across a restart', { timeout: 180000 }, async (t) => {
+test('chests (and furnaces): deposit, withdraw, persist across a restart', { timeout: 180000 }, async (t) => {
   const world = tempWorld('chest')
   t.after(() => fs.rmSync(world, { recursive: true, force: true }))
   let serv = await startServer(PORT, { worldFolder: world })
   let bot = await connectBot(serv, PORT, 'keeper')
   const id = (name) => bot.registry.itemsByName[name].id
   let chestPos
+  let furnacePos
 
   try {
     await t.test('the bot places a chest, deposits and withdraws', async () => {
@@ -27,10 +28,15 @@ test('chests: deposit, withdraw, persist across a restart', { timeout: 180000 },
       await give(serv, bot, 'oak_log', 5)
       bot.setQuickBarSlot(0)
       await sleep(200)
-      // place on top of the ground two blocks east of the bot
-      const ground = bot.blockAt(bot.entity.position.floored().offset(2, -1, 0))
+      // place it on solid ground with air above, two blocks from the bot
+      for (let i = 0; i < 60 && !bot.entity.onGround; i++) await sleep(50)
+      const feet = bot.entity.position.floored()
+      const ground = [[2, 0], [-2, 0], [0, 2], [0, -2], [2, 2]]
+        .map(([dx, dz]) => bot.blockAt(feet.offset(dx, -1, dz)))
+        .find(b => b && b.boundingBox === 'block' && bot.blockAt(b.position.offset(0, 1, 0))?.name === 'air')
+      assert.ok(ground, 'solid ground next to the bot')
       chestPos = ground.position.offset(0, 1, 0)
-      await bot.placeBlock(ground, new Vec3(0, 1, 0)).catch(() => {}) // flying-squid sends no sound/ack mineflayer might wait on
+      await bot.placeBlock(ground, new Vec3(0, 1, 0)).catch((err) => t.diagnostic(`placeBlock: ${err.message}`))
       await waitForBlock(bot, chestPos, 'chest')
       assert.equal(countOf(bot, 'chest'), 0)
 
@@ -69,6 +75,18 @@ test('chests: deposit, withdraw, persist across a restart', { timeout: 180000 },
       assert.deepEqual(records[0].map(r => [r.name, r.count]), [['cobblestone', 18]])
     })
 
+    await t.test('a loaded furnace before the restart', async () => {
+      await give(serv, bot, 'coal', 1)
+      await give(serv, bot, 'raw_iron', 3)
+      const block = await placeNear(serv, bot, 'furnace', new Vec3(-2, 0, 0))
+      furnacePos = block.position
+      const furnace = await bot.openFurnace(block)
+      await furnace.putFuel(id('coal'), null, 1)
+      await furnace.putInput(id('raw_iron'), null, 3)
+      furnace.close()
+      await sleep(300)
+    })
+
     await t.test('contents survive a server restart', async () => {
       bot.quit()
       await stopServer(serv)
@@ -81,6 +99,15 @@ test('chests: deposit, withdraw, persist across a restart', { timeout: 180000 },
       chest.close()
       await sleep(300)
       assert.equal(countOf(bot, 'cobblestone'), 22 + 18)
+      // the furnace kept its items and burns on after the restart
+      const furnace = await bot.openFurnace(bot.blockAt(furnacePos))
+      const input = furnace.inputItem()?.count ?? 0
+      const output = furnace.outputItem()?.count ?? 0
+      assert.equal(input + output, 3, `raw iron ${input} + ingots ${output}`)
+      assert.equal(furnace.fuelItem(), null, 'the coal was burning')
+      await sleep(1000)
+      assert.ok(furnace.totalFuel === 1600 && furnace.fuel > 0, 'still burning after the restart')
+      furnace.close()
     })
 
     await t.test('breaking the chest drops what it held and forgets it', async () => {

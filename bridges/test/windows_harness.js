@@ -24,6 +24,18 @@ global.setInterval = function (...args) {
   liveIntervals.add(handle)
   return handle
 }
+// mineflayer races each wait against a 5-20 s sleep it never clears; after the
+// last bot quits those would hold the test process open for 20 s
+const botTimeouts = new Set()
+const realSetTimeout = global.setTimeout
+global.setTimeout = function (fn, ms, ...rest) {
+  const handle = realSetTimeout(fn, ms, ...rest)
+  if (ms >= 5000 && /node_modules[\\/]mineflayer[\\/]/.test(new Error().stack)) {
+    botTimeouts.add(handle)
+    if (botTimeouts.size > 1000) for (const h of botTimeouts) { if (h._destroyed) botTimeouts.delete(h) }
+  }
+  return handle
+}
 const PLUGINS = ['crafting.js', 'furnace.js', 'chest.js']
   .map(f => path.join(__dirname, '..', 'server', 'plugins', f))
   .filter(f => fs.existsSync(f))
@@ -65,6 +77,8 @@ async function stopServer (serv) {
   for (const player of serv.players) player._client.write = () => {}
   for (const handle of liveIntervals) clearInterval(handle)
   liveIntervals.clear()
+  for (const handle of botTimeouts) clearTimeout(handle)
+  botTimeouts.clear()
   // flying-squid's console (readline on stdin) would keep the test alive
   process.stdin.destroy()
 }
