@@ -53,6 +53,19 @@ test('crafting through bot.craft()', { timeout: 180000 }, async (t) => {
     assert.equal(serverCountOf(serv, bot, 'wooden_pickaxe'), 1)
   })
 
+  await t.test('crafting table, several at once: 2 chests in one bot.craft() call', async () => {
+    await clearInventory(serv, bot)
+    await give(serv, bot, 'oak_planks', 20)
+    const table = bot.findBlock({ matching: bot.registry.blocksByName.crafting_table.id, maxDistance: 6 })
+    const [chest] = bot.recipesFor(id('chest'), null, 1, table)
+    await bot.craft(chest, 2, table)
+    assert.equal(countOf(bot, 'chest'), 2)
+    assert.equal(countOf(bot, 'oak_planks'), 4)
+    await sleep(200)
+    assert.equal(serverCountOf(serv, bot, 'chest'), 2)
+    assert.equal(serverCountOf(serv, bot, 'oak_planks'), 4)
+  })
+
   await t.test('mixed plank types (ingredient tags) make a crafting table by hand clicks', async () => {
     await clearInventory(serv, bot)
     await give(serv, bot, 'oak_planks', 2, 36)

@@ -68,10 +68,11 @@ function createCrafter (book, width, tools) {
 
 /** The crafting-table window: grid storage lives in the menu, like vanilla. */
 class CraftingTableMenu extends Menu {
-  constructor (player, id, crafter) {
+  constructor (player, id, crafter, position = null) {
     super(player, { id, typeName: 'minecraft:crafting', title: { translate: 'container.crafting' }, containerSize: 10 })
     this.slots = new Array(10).fill(null)
     this.crafter = crafter
+    this.position = position
   }
 
   getContainer (i) { return this.slots[i] }
@@ -101,12 +102,19 @@ module.exports.server = function (serv) {
   const book = createRecipeBook(serv.registry)
   serv._lifelongRecipes = book
   const protocolType = windowProtocolType(serv.registry, 'minecraft:crafting')
-  onBlockUse(serv, 'crafting_table', ({ player }) => {
+  onBlockUse(serv, 'crafting_table', ({ player, block }) => {
     const menus = attachMenus(player, serv)
     const crafter = createCrafter(book, 3, menus.tools)
-    menus.open((id) => new CraftingTableMenu(player, id, crafter), protocolType)
+    menus.open((id) => new CraftingTableMenu(player, id, crafter, block.position), protocolType)
     return true
   })
+  // a table that is broken closes the windows open on it (vanilla stillValid)
+  serv._lifelongTableBroken = (world, position) => {
+    for (const other of serv.players) {
+      const menu = other._menus?.current
+      if (other.world === world && menu instanceof CraftingTableMenu && menu.position?.equals(position)) other._menus.closeCurrent(true)
+    }
+  }
 }
 
 module.exports.player = function (player, serv) {
@@ -114,6 +122,9 @@ module.exports.player = function (player, serv) {
   player.once('asap', () => {
     const menus = attachMenus(player, serv)
     menus.inventory.crafting = createCrafter(serv._lifelongRecipes, 2, menus.tools)
+  })
+  player.on('dug_done', (data, cancelled) => {
+    if (!cancelled && data.block?.name === 'crafting_table') serv._lifelongTableBroken?.(player.world, data.position)
   })
 }
 
