@@ -37,6 +37,7 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python benchmarks/library_bench.py --n 10000
+	$(BIN)/python benchmarks/loop_bench.py --iterations 20 --library-size 200
 
 lint: setup
 	$(BIN)/ruff check lifelong tests benchmarks
