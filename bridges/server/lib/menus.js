@@ -102,123 +102,150 @@ class Menu {
   onClose () {}
 
   // ---- click handling (vanilla AbstractContainerMenu.doClick) -------------
+  /** Applies one click; returns false for a click vanilla would not accept. */
   click ({ slot, mouseButton: button, mode }) {
+    const inside = slot >= 0 && slot < this.size
+    switch (mode) {
+      case PICKUP: return (button === 0 || button === 1) && (slot === -999 ? this.throwCarried(button) : inside && this.pickup(slot, button))
+      case QUICK_MOVE: return (button === 0 || button === 1) && (slot === -999 || (inside && this.quickMove(slot)))
+      case SWAP: return ((button >= 0 && button <= 8) || button === 40) && inside && this.swapWithHotbar(slot, button === 40 ? 45 : 36 + button)
+      case CLONE: return this.cloneToCursor(slot)
+      case THROW: return (button === 0 || button === 1) && this.throwFromSlot(slot, button === 1)
+      case QUICK_CRAFT: return this.dragClick(slot, button)
+      case PICKUP_ALL: return button === 0 && this.pickupAll(slot)
+      default: return false
+    }
+  }
+
+  /** Click outside the window: drop the cursor (left) or one of it (right). */
+  throwCarried (button) {
+    const { copy } = this.tools
+    const carried = this.carried
+    if (!carried) return true
+    const n = button === 0 ? carried.count : 1
+    this.drop(copy(carried, n))
+    this.carried = copy(carried, carried.count - n)
+    return true
+  }
+
+  /** Left/right click on a slot: take, put, merge or swap (vanilla PICKUP). */
+  pickup (slot, button) {
     const { copy, same } = this.tools
-    if (mode === PICKUP && (button === 0 || button === 1)) {
-      if (slot === -999) {
-        if (this.carried) {
-          if (button === 0) { this.drop(this.carried); this.carried = null } else { this.drop(copy(this.carried, 1)); this.carried = copy(this.carried, this.carried.count - 1) }
-        }
-        return true
+    if (this.isResultSlot(slot)) return this.takeResult(slot)
+    const item = this.get(slot)
+    const carried = this.carried
+    if (!item) {
+      if (carried && this.mayPlace(slot, carried)) {
+        const n = Math.min(button === 0 ? carried.count : 1, this.maxStack(slot, carried))
+        this.set(slot, copy(carried, n))
+        this.carried = copy(carried, carried.count - n)
       }
-      if (slot < 0 || slot >= this.size) return false
-      const item = this.get(slot)
-      const carried = this.carried
-      if (this.isResultSlot(slot)) return this.takeResult(slot, button)
-      if (!item) {
-        if (carried && this.mayPlace(slot, carried)) {
-          const n = Math.min(button === 0 ? carried.count : 1, this.maxStack(slot, carried))
-          this.set(slot, copy(carried, n))
+    } else if (!carried) {
+      const n = button === 0 ? item.count : Math.ceil(item.count / 2)
+      this.carried = copy(item, n)
+      this.set(slot, copy(item, item.count - n))
+    } else if (this.mayPlace(slot, carried)) {
+      if (same(item, carried)) {
+        const n = Math.min(button === 0 ? carried.count : 1, this.maxStack(slot, carried) - item.count)
+        if (n > 0) {
+          this.set(slot, copy(item, item.count + n))
           this.carried = copy(carried, carried.count - n)
         }
-      } else if (!carried) {
-        const n = button === 0 ? item.count : Math.ceil(item.count / 2)
-        this.carried = copy(item, n)
-        this.set(slot, copy(item, item.count - n))
-      } else if (this.mayPlace(slot, carried)) {
-        if (same(item, carried)) {
-          const n = Math.min(button === 0 ? carried.count : 1, this.maxStack(slot, carried) - item.count)
-          if (n > 0) {
-            this.set(slot, copy(item, item.count + n))
-            this.carried = copy(carried, carried.count - n)
-          }
-        } else if (carried.count <= this.maxStack(slot, carried)) {
-          this.set(slot, copy(carried))
-          this.carried = copy(item)
-        }
-      } else if (same(item, carried) && carried.count + item.count <= carried.stackSize) {
-        this.carried = copy(carried, carried.count + item.count)
-        this.set(slot, null)
+      } else if (carried.count <= this.maxStack(slot, carried)) {
+        this.set(slot, copy(carried))
+        this.carried = copy(item)
       }
-      return true
+    } else if (same(item, carried) && carried.count + item.count <= carried.stackSize) {
+      this.carried = copy(carried, carried.count + item.count)
+      this.set(slot, null)
     }
-    if (mode === QUICK_MOVE && (button === 0 || button === 1)) {
-      if (slot < 0 || slot >= this.size) return slot === -999
-      if (this.isResultSlot(slot)) {
-        // vanilla repeats the shift-click on a result while the same item comes out
-        const first = this.get(slot)
-        let guard = 0
-        while (first && this.get(slot) && same(this.get(slot), first) && this.quickMoveStack(slot) && ++guard < 64) { /* craft again */ }
-        return true
-      }
+    return true
+  }
+
+  /** Shift-click; on a result slot vanilla repeats it while the same item comes out. */
+  quickMove (slot) {
+    const { same } = this.tools
+    if (!this.isResultSlot(slot)) {
       this.quickMoveStack(slot)
       return true
     }
-    if (mode === SWAP && ((button >= 0 && button <= 8) || button === 40)) {
-      if (slot < 0 || slot >= this.size) return false
-      const hotbar = button === 40 ? 45 : 36 + button
-      const inHotbar = this.player.inventory.slots[hotbar] ?? null
-      const item = this.get(slot)
-      if (this.isResultSlot(slot)) {
-        if (item && !inHotbar) {
-          this.set(slot, null)
-          this.player.inventory.updateSlot(hotbar, copy(item))
-          this.onTake(slot, item)
-        }
-        return true
-      }
-      if (inHotbar && !this.mayPlace(slot, inHotbar)) return true
-      if (inHotbar && inHotbar.count > this.maxStack(slot, inHotbar)) return true
-      // write the hotbar first: for window 0, `slot` may itself be a hotbar slot
-      this.player.inventory.updateSlot(hotbar, copy(item))
-      this.set(slot, copy(inHotbar))
-      return true
+    const first = this.get(slot)
+    for (let guard = 0; guard < 64 && first; guard++) {
+      const now = this.get(slot)
+      if (!now || !same(now, first) || !this.quickMoveStack(slot)) break
     }
-    if (mode === CLONE) {
-      if (this.player.gameMode === 1 && !this.carried && slot >= 0 && slot < this.size) {
-        const item = this.get(slot)
-        if (item) this.carried = copy(item, item.stackSize)
-      }
-      return true
-    }
-    if (mode === THROW && (button === 0 || button === 1)) {
-      if (this.carried || slot < 0 || slot >= this.size) return true
-      const item = this.get(slot)
-      if (!item) return true
-      if (this.isResultSlot(slot)) {
+    return true
+  }
+
+  /** Number key (or F for the offhand): swap a slot with a hotbar slot. */
+  swapWithHotbar (slot, hotbar) {
+    const { copy } = this.tools
+    const inHotbar = this.player.inventory.slots[hotbar] ?? null
+    const item = this.get(slot)
+    if (this.isResultSlot(slot)) {
+      if (item && !inHotbar) {
         this.set(slot, null)
-        this.drop(copy(item))
+        this.player.inventory.updateSlot(hotbar, copy(item))
         this.onTake(slot, item)
-        return true
       }
-      const n = button === 0 ? 1 : item.count
-      this.drop(copy(item, n))
-      this.set(slot, copy(item, item.count - n))
       return true
     }
-    if (mode === QUICK_CRAFT) return this.dragClick(slot, button)
-    if (mode === PICKUP_ALL && button === 0) {
-      const carried = this.carried
-      if (!carried || (slot >= 0 && slot < this.size && this.isResultSlot(slot))) return true
-      let count = carried.count
-      for (const wantFull of [false, true]) {
-        for (let i = 0; i < this.size && count < carried.stackSize; i++) {
-          const item = this.get(i)
-          if (!item || this.isResultSlot(i) || !same(item, carried)) continue
-          if (!wantFull && item.count === item.stackSize) continue
-          const n = Math.min(item.count, carried.stackSize - count)
-          count += n
-          this.set(i, copy(item, item.count - n))
-        }
-      }
-      this.carried = copy(carried, count)
+    if (inHotbar && (!this.mayPlace(slot, inHotbar) || inHotbar.count > this.maxStack(slot, inHotbar))) return true
+    // write the hotbar first: for window 0, `slot` may itself be a hotbar slot
+    this.player.inventory.updateSlot(hotbar, copy(item))
+    this.set(slot, copy(inHotbar))
+    return true
+  }
+
+  /** Middle click: a full stack of the slot's item, in creative mode only. */
+  cloneToCursor (slot) {
+    if (this.player.gameMode === 1 && !this.carried && slot >= 0 && slot < this.size) {
+      const item = this.get(slot)
+      if (item) this.carried = this.tools.copy(item, item.stackSize)
+    }
+    return true
+  }
+
+  /** Q / ctrl-Q over a slot: drop one item or the whole stack. */
+  throwFromSlot (slot, wholeStack) {
+    const { copy } = this.tools
+    if (this.carried || slot < 0 || slot >= this.size) return true
+    const item = this.get(slot)
+    if (!item) return true
+    if (this.isResultSlot(slot)) {
+      this.set(slot, null)
+      this.drop(copy(item))
+      this.onTake(slot, item)
       return true
     }
-    return false
+    const n = wholeStack ? item.count : 1
+    this.drop(copy(item, n))
+    this.set(slot, copy(item, item.count - n))
+    return true
+  }
+
+  /** Double click: gather equal items onto the cursor, partial stacks first. */
+  pickupAll (slot) {
+    const { copy, same } = this.tools
+    const carried = this.carried
+    if (!carried || (slot >= 0 && slot < this.size && this.isResultSlot(slot))) return true
+    let count = carried.count
+    for (const takeFull of [false, true]) {
+      for (let i = 0; i < this.size && count < carried.stackSize; i++) {
+        const item = this.get(i)
+        if (!item || this.isResultSlot(i) || !same(item, carried)) continue
+        if (!takeFull && item.count === item.stackSize) continue
+        const n = Math.min(item.count, carried.stackSize - count)
+        count += n
+        this.set(i, copy(item, item.count - n))
+      }
+    }
+    this.carried = copy(carried, count)
+    return true
   }
 
   /** Result slots give their whole stack, or nothing (vanilla ResultSlot). */
-  takeResult (slot, button) {
+  takeResult (slot) {
     const { copy, same } = this.tools
     const item = this.get(slot)
     if (!item) return true
