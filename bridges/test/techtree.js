@@ -193,7 +193,11 @@ async function play (bot, log = () => {}) {
     await bot.pathfinder.goto(new (require('mineflayer-pathfinder').goals.GoalNear)(table.position.x, table.position.y, table.position.z, 2))
     await craft(bot, 'chest', 1, table)
     const chest = await place(bot, 'chest')
-    await chestRoundTrip(bot, chest, 'cobblestone', 2)
+    // Round-trip whatever the bot has most of (besides tools), so no extra mining is needed.
+    const stock = bot.inventory.items().filter(i => !/_(pickaxe|axe|shovel|sword|hoe)$/.test(i.name))
+      .sort((a, b) => b.count - a.count)[0]
+    if (!stock) throw new Error('nothing to put in the chest')
+    await chestRoundTrip(bot, chest, stock.name, Math.min(stock.count, 2))
     done('chest deposit + withdraw')
   } catch (err) {
     err.message = `${err.message} (after: ${milestones.map(m => m.step).join(' > ') || 'nothing'}; inventory ${JSON.stringify(inventory(bot))})`
