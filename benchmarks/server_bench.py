@@ -71,6 +71,29 @@ setTimeout(() => { process.stdout.write(JSON.stringify(out) + '\n'); process.exi
 """
 
 
+GEN = r"""
+const registry = require(process.env.NODE_MODULES + '/prismarine-registry')('1.21.1')
+const ours = require(process.env.BRIDGES + '/server/worldgen.js')({ seed: 42, registry })
+const peer = require(process.env.NODE_MODULES + '/diamond-square')({ seed: 42, registry, version: '1.21.1' })
+function perChunk (gen) {
+  gen(1000, 1000)
+  const t = process.hrtime.bigint()
+  for (let i = 0; i < 100; i++) gen(i % 10, Math.floor(i / 10))
+  return Number(process.hrtime.bigint() - t) / 1e6 / 100
+}
+process.stdout.write(JSON.stringify({ ours_ms_per_chunk: perChunk(ours), peer_ms_per_chunk: perChunk(peer) }))
+"""
+
+
+def bench_worldgen() -> dict:
+    """Chunk generation time: our survival generator vs flying-squid's diamond_square."""
+    env = {**os.environ, "NODE_MODULES": str(MODULES), "BRIDGES": str(bridges_dir())}
+    out = subprocess.run(["node", "-e", GEN], capture_output=True, text=True, env=env, check=True, timeout=300)
+    result = {k: round(v, 2) for k, v in json.loads(out.stdout).items()}
+    result["ratio_ours_over_peer"] = round(result["ours_ms_per_chunk"] / result["peer_ms_per_chunk"], 2)
+    return result
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -151,6 +174,7 @@ def main() -> None:
         return round(a / b, 2) if a and b else None
 
     report = {
+        "worldgen": bench_worldgen(),
         "ours": ours,
         "peer_plain_flying_squid": peer,
         "ratio_ours_over_peer": {k: ratio(k) for k in ("cold_start_s", "rss_idle_mb", "rss_peak_mb", "tps", "digs")},
