@@ -76,6 +76,26 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     assert.equal(serverCountOf(serv, bot, 'glass'), 3)
   })
 
+  await t.test('a smoker cooks food in half the time', async (st) => {
+    serv.setTickInterval(200)
+    st.after(() => serv.setTickInterval(20))
+    await clearInventory(serv, bot)
+    await give(serv, bot, 'coal', 1)
+    await give(serv, bot, 'beef', 2)
+    const block = await placeNear(serv, bot, 'smoker', new Vec3(0, 0, -2))
+    const smoker = await bot.openFurnace(block)
+    assert.equal(smoker.type, 'minecraft:smoker')
+    await smoker.putFuel(id('coal'), null, 1)
+    await smoker.putInput(id('beef'), null, 2)
+    await until(smoker, f => f.outputItem()?.count === 2, 5000)
+    assert.equal(smoker.outputItem().name, 'cooked_beef')
+    assert.equal(smoker.totalProgress, 100)
+    await smoker.takeOutput()
+    smoker.close()
+    await sleep(300)
+    assert.equal(serverCountOf(serv, bot, 'cooked_beef'), 2)
+  })
+
   await t.test('only fuels go into the fuel slot', async () => {
     await clearInventory(serv, bot)
     await give(serv, bot, 'dirt', 1)

@@ -97,3 +97,20 @@ test('a full or different output stops smelting; a lava bucket leaves a bucket',
   assert.equal(full.output.count, 64)
   assert.equal(full.fuel.count, 1)
 })
+
+test('blast furnaces take ores and metal, smokers take food, both at twice the speed', () => {
+  const blast = createSmeltingBook(mcData, 'blast_furnace')
+  const smoker = createSmeltingBook(mcData, 'smoker')
+  assert.equal(mcData.items[blast.resultFor(id('raw_iron')).id].name, 'iron_ingot')
+  assert.equal(blast.resultFor(id('beef')), null)
+  assert.equal(blast.resultFor(id('sand')), null)
+  assert.equal(mcData.items[smoker.resultFor(id('beef')).id].name, 'cooked_beef')
+  assert.equal(smoker.resultFor(id('raw_iron')), null)
+  assert.equal(smoker.burnTime(id('coal')), 1600)
+  const s = newFurnaceState(smoker.cookTime())
+  s.input = { id: id('potato'), count: 1 }
+  s.fuel = { id: id('coal'), count: 1 }
+  for (let i = 0; i < 100; i++) tickFurnace(s, smoker, stackSize)
+  assert.deepEqual(s.output, { id: id('baked_potato'), count: 1 })
+  assert.throws(() => createSmeltingBook(mcData, 'oven'), /unknown furnace kind oven/)
+})

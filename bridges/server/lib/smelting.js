@@ -13,6 +13,19 @@
 /** Ticks to cook one item in a furnace (vanilla default for every smelting recipe). */
 const COOK_TIME = 200
 
+/**
+ * The three furnace-like blocks: which outputs each accepts (by SMELTING
+ * output name) and how fast it cooks. Blast furnaces and smokers cook twice as
+ * fast but only ores/metal and food respectively (vanilla blasting/smoking recipes).
+ */
+const FOOD = ['cooked_beef', 'cooked_porkchop', 'cooked_chicken', 'cooked_mutton', 'cooked_rabbit', 'cooked_cod', 'cooked_salmon', 'baked_potato', 'dried_kelp']
+const METAL = ['iron_ingot', 'gold_ingot', 'copper_ingot', 'coal', 'redstone', 'lapis_lazuli', 'diamond', 'emerald', 'quartz', 'netherite_scrap', 'iron_nugget', 'gold_nugget']
+const KINDS = {
+  furnace: { cookTime: COOK_TIME, accepts: () => true },
+  blast_furnace: { cookTime: COOK_TIME / 2, accepts: (output) => METAL.includes(output) },
+  smoker: { cookTime: COOK_TIME / 2, accepts: (output) => FOOD.includes(output) }
+}
+
 const WOODS = ['oak', 'spruce', 'birch', 'jungle', 'acacia', 'dark_oak', 'mangrove', 'cherry', 'pale_oak']
 const COLORS = ['white', 'orange', 'magenta', 'light_blue', 'yellow', 'lime', 'pink', 'gray', 'light_gray',
   'cyan', 'purple', 'blue', 'brown', 'green', 'red', 'black']
@@ -162,14 +175,17 @@ function fuelTable () {
 const FUEL_REMAINDERS = Object.freeze({ lava_bucket: 'bucket' })
 
 /**
- * Builds the id-keyed smelting tables for one version.
+ * Builds the id-keyed smelting tables for one version and one furnace kind.
  * @param {object} mcData minecraft-data for the version (or a prismarine-registry)
+ * @param {'furnace'|'blast_furnace'|'smoker'} kind which block smelts
  */
-function createSmeltingBook (mcData) {
+function createSmeltingBook (mcData, kind = 'furnace') {
+  const rules = KINDS[kind]
+  if (!rules) throw new Error(`unknown furnace kind ${kind}; known: ${Object.keys(KINDS).join(', ')}`)
   const byInput = new Map() // input id -> {id, count, experience}
   for (const [inputs, output, experience] of SMELTING) {
     const out = mcData.itemsByName[output]
-    if (!out) continue
+    if (!out || !rules.accepts(output)) continue
     for (const input of inputs) {
       const item = mcData.itemsByName[input]
       if (item) byInput.set(item.id, { id: out.id, count: 1, experience })
@@ -191,7 +207,7 @@ function createSmeltingBook (mcData) {
     burnTime: (id) => burnTimes.get(id) ?? 0,
     /** Item id left in the fuel slot after burning `id`, or null. */
     fuelRemainder: (id) => remainders.get(id) ?? null,
-    cookTime: () => COOK_TIME,
+    cookTime: () => rules.cookTime,
     inputs: () => [...byInput.keys()],
     fuels: () => [...burnTimes.keys()]
   }
@@ -201,8 +217,8 @@ function createSmeltingBook (mcData) {
  * A fresh furnace: slots are plain {id, count} objects (or null) so the state
  * is JSON-serialisable and persists as is.
  */
-function newFurnaceState () {
-  return { input: null, fuel: null, output: null, litTime: 0, litDuration: 0, cookProgress: 0, cookTotal: COOK_TIME, experience: 0 }
+function newFurnaceState (cookTotal = COOK_TIME) {
+  return { input: null, fuel: null, output: null, litTime: 0, litDuration: 0, cookProgress: 0, cookTotal, experience: 0 }
 }
 
 /**
@@ -234,7 +250,7 @@ function tickFurnace (state, book, stackSize) {
       state.cookProgress++
       if (state.cookProgress >= state.cookTotal) {
         state.cookProgress = 0
-        state.cookTotal = COOK_TIME
+        state.cookTotal = book.cookTime()
         state.output = state.output ? { ...state.output, count: state.output.count + recipe.count } : { id: recipe.id, count: recipe.count }
         state.input.count--
         if (state.input.count <= 0) state.input = null
@@ -262,4 +278,4 @@ function furnaceActive (state, book) {
   return state.litTime > 0 || state.cookProgress > 0 || (state.fuel !== null && state.input !== null && book.resultFor(state.input.id) !== null)
 }
 
-module.exports = { createSmeltingBook, newFurnaceState, tickFurnace, furnaceActive, COOK_TIME, SMELTING, fuelTable }
+module.exports = { createSmeltingBook, newFurnaceState, tickFurnace, furnaceActive, COOK_TIME, SMELTING, KINDS, fuelTable }

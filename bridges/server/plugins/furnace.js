@@ -11,10 +11,11 @@
  * while burning. Rules and tables live in lib/smelting.js (pure, unit-tested);
  * state persists in the world folder with the chests (lib/blockEntities.js).
  * Unlike vanilla, furnaces in unloaded chunks keep working (simpler, and a bot
- * that walks away expects its iron). Blast furnaces and smokers are not handled.
+ * that walks away expects its iron). Blast furnaces (ores and metal) and
+ * smokers (food) work the same way at twice the speed (their own windows).
  */
 const { Menu, attachMenus, onBlockUse, windowProtocolType } = require('../lib/menus')
-const { createSmeltingBook, newFurnaceState, tickFurnace, furnaceActive } = require('../lib/smelting')
+const { createSmeltingBook, newFurnaceState, tickFurnace, furnaceActive, KINDS } = require('../lib/smelting')
 const { storeFor, blockKey, worldName, worldByName, dropAt } = require('../lib/blockEntities')
 const { Vec3 } = require('vec3')
 
@@ -22,8 +23,8 @@ const SLOT_NAMES = ['input', 'fuel', 'output']
 const PROPERTIES = ['litTime', 'litDuration', 'cookProgress', 'cookTotal']
 
 class FurnaceMenu extends Menu {
-  constructor (player, id, furnace) {
-    super(player, { id, typeName: 'minecraft:furnace', title: { translate: 'container.furnace' }, containerSize: 3 })
+  constructor (player, id, furnace, kind = 'furnace') {
+    super(player, { id, typeName: `minecraft:${kind}`, title: { translate: `container.${kind}` }, containerSize: 3 })
     this.furnace = furnace
     this.sentProperties = [null, null, null, null]
   }
@@ -72,16 +73,26 @@ class FurnaceMenu extends Menu {
 }
 
 module.exports.server = function (serv, settings) {
-  const registry = serv.registry
-  const book = createSmeltingBook(registry)
   const store = storeFor(serv, settings)
-  const records = store.table('furnace')
+  const kinds = Object.keys(KINDS).filter(kind => serv.registry.blocksByName[kind])
+  const furnaces = Object.fromEntries(kinds.map(kind => [kind, setupKind(serv, store, kind)]))
+  serv.on('tick', () => { for (const kind of kinds) furnaces[kind].tick() })
+  /** A broken furnace drops its slots and forgets its state. */
+  serv._lifelongFurnaceBroken = (world, position, kind) => furnaces[kind]?.broken(world, position)
+  serv._lifelongFurnaces = furnaces
+}
+
+/** Furnaces of one kind: live state, persistence, ticking and the block-use handler. */
+function setupKind (serv, store, kind) {
+  const registry = serv.registry
+  const book = createSmeltingBook(registry, kind)
+  const records = store.table(kind)
   const live = new Map() // key -> furnace
   const active = new Set() // furnaces that need ticking
   const stackSize = (id) => registry.items[id]?.stackSize ?? 64
 
   const fromRecord = (rec) => {
-    const state = { ...newFurnaceState(), ...rec }
+    const state = { ...newFurnaceState(book.cookTime()), ...rec }
     for (const slot of SLOT_NAMES) {
       const r = rec[slot]
       const def = r && registry.itemsByName[r.name]
@@ -103,7 +114,7 @@ module.exports.server = function (serv, settings) {
     furnace = {
       key,
       book,
-      state: records[key] ? fromRecord(records[key]) : newFurnaceState(),
+      state: records[key] ? fromRecord(records[key]) : newFurnaceState(book.cookTime()),
       viewers: new Set(),
       lit: null,
       changed (byMenu) {
@@ -138,15 +149,15 @@ module.exports.server = function (serv, settings) {
     const world = worldByName(serv, name)
     const pos = new Vec3(x, y, z)
     const block = await world.getBlock(pos)
-    if (block?.name !== 'furnace') return
+    if (block?.name !== kind) return
     const props = block.getProperties()
     if (props.lit === lit) return
     const Block = require('prismarine-block')(registry)
-    const next = Block.fromProperties('furnace', { ...props, lit }, block.biome?.id ?? 0)
+    const next = Block.fromProperties(kind, { ...props, lit }, block.biome?.id ?? 0)
     await serv.setBlock(world, pos, next.stateId)
   }
 
-  serv.on('tick', () => {
+  const tick = () => {
     for (const furnace of active) {
       const changed = tickFurnace(furnace.state, book, stackSize)
       if (changed) store.markDirty()
@@ -160,13 +171,13 @@ module.exports.server = function (serv, settings) {
         store.markDirty()
       }
     }
-  })
+  }
 
-  const protocolType = windowProtocolType(registry, 'minecraft:furnace')
-  onBlockUse(serv, 'furnace', ({ block, player }) => {
+  const protocolType = windowProtocolType(registry, `minecraft:${kind}`)
+  onBlockUse(serv, kind, ({ block, player }) => {
     const furnace = furnaceAt(blockKey(worldName(serv, player.world), block.position))
     const menus = attachMenus(player, serv)
-    const menu = menus.open((id) => new FurnaceMenu(player, id, furnace), protocolType)
+    const menu = menus.open((id) => new FurnaceMenu(player, id, furnace, kind), protocolType)
     furnace.viewers.add(menu)
     // a tick later, like vanilla: mineflayer's openFurnace() only listens
     // for properties once its windowOpen promise has resolved
@@ -174,8 +185,7 @@ module.exports.server = function (serv, settings) {
     return true
   })
 
-  /** A broken furnace drops its slots and forgets its state. */
-  serv._lifelongFurnaceBroken = (world, position) => {
+  const broken = (world, position) => {
     const key = blockKey(worldName(serv, world), position)
     if (!live.has(key) && !records[key]) return
     const furnace = furnaceAt(key)
@@ -190,13 +200,13 @@ module.exports.server = function (serv, settings) {
     delete records[key]
     store.markDirty()
   }
-  serv._lifelongFurnaces = { furnaceAt, book }
+  return { tick, broken, furnaceAt, book }
 }
 
 module.exports.player = function (player, serv) {
   player.on('dug_done', (data, cancelled) => {
-    if (cancelled || data.block?.name !== 'furnace') return
-    serv._lifelongFurnaceBroken?.(player.world, data.position)
+    if (cancelled || !KINDS[data.block?.name]) return
+    serv._lifelongFurnaceBroken?.(player.world, data.position, data.block.name)
   })
 }
 
