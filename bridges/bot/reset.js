@@ -57,6 +57,23 @@ function suggestion (bot, name) {
   return close.length ? ` (did you mean ${close.join(', ')}?)` : ''
 }
 
+/**
+ * /tp and check it stuck: right after login the server may still send its own spawn position,
+ * which would silently undo an early teleport.
+ */
+async function teleport (bot, target) {
+  const near = () => bot.entity.position.distanceTo(target) < 1.5
+  // After the wait only x/z are checked: a target in the air is fine, the bot falls from it.
+  const across = () => Math.hypot(bot.entity.position.x - target.x, bot.entity.position.z - target.z) < 1.5
+  for (let attempt = 0; attempt < 3; attempt++) {
+    bot.chat(`/tp ${bot.username} ${target.x} ${target.y} ${target.z}`)
+    const arrived = await waitFor(bot, 'forcedMove', near, 4000).then(() => true, () => false)
+    await bot.waitForTicks(10)
+    if (arrived && across()) return
+  }
+  throw new Error(`hard reset: teleport to ${target.x} ${target.y} ${target.z} was not applied (needs operator rights)`)
+}
+
 /** Does the inventory hold exactly the wanted stacks (slot -> {item, count}) and nothing else? */
 function matches (bot, want) {
   for (let slot = 1; slot < bot.inventory.slots.length; slot++) { // slot 0: the crafting result
@@ -86,12 +103,7 @@ async function hardReset (bot, opts) {
       if (!matches(bot, want)) await sleep(200) // late slot updates, then check again
     }
     if (!matches(bot, want)) throw new Error('hard reset: the server did not apply the inventory; is the bot an operator?')
-    if (opts.position) {
-      const { x, y, z } = opts.position
-      bot.chat(`/tp ${bot.username} ${x} ${y} ${z}`)
-      await waitFor(bot, 'forcedMove', () => bot.entity.position.distanceTo(new Vec3(x, y, z)) < 1.5, 4000)
-        .catch(() => { throw new Error(`hard reset: teleport to ${x} ${y} ${z} was not applied (needs operator rights)`) })
-    }
+    if (opts.position) await teleport(bot, new Vec3(opts.position.x, opts.position.y, opts.position.z))
   } finally {
     await setGameMode(bot, 'survival')
   }

@@ -21,6 +21,24 @@ async function _leaveCanopy(bot) {
     }
 }
 
+// One block, but give up on it after `seconds` (a path that keeps failing, a block the
+// server keeps restoring) so the other candidates get their turn.
+async function _collectWithin(bot, block, seconds) {
+    let timer;
+    const giveUp = new Promise((_, reject) => {
+        timer = setTimeout(() => {
+            bot.collectBlock.cancelTask().catch(() => {});
+            bot.pathfinder.stop();
+            reject(new Error(`could not get to the ${block.name} at ${block.position} within ${seconds} s`));
+        }, seconds * 1000);
+    });
+    try {
+        await Promise.race([bot.collectBlock.collect(block, { ignoreNoPath: true }), giveUp]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
 async function mineBlock(bot, name, count = 1) {
     const block = _blockByName(name, "mineBlock");
     _checkCount(count, "mineBlock");
@@ -57,7 +75,7 @@ async function mineBlock(bot, name, count = 1) {
         const target = spot && bot.blockAt(spot);
         if (!target) break;
         try {
-            await bot.collectBlock.collect(target, { ignoreNoPath: true });
+            await _collectWithin(bot, target, 45);
             mined++;
         } catch (err) {
             lastError = err;
