@@ -3,7 +3,7 @@
 // against flying-squid with our crafting plugin.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, serverPlayer, sleep } = require('./windows_harness')
+const { settle, eventually, startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, serverPlayer, sleep } = require('./windows_harness')
 
 const PORT = 25580
 
@@ -32,7 +32,7 @@ test('crafting through bot.craft()', { timeout: 180000 }, async (t) => {
     assert.equal(countOf(bot, 'crafting_table'), 1)
     assert.equal(countOf(bot, 'oak_planks'), 6)
     // the server agrees with the bot, and the grid is empty
-    await sleep(200)
+    await settle(serv, bot)
     for (const name of ['oak_planks', 'stick', 'crafting_table']) assert.equal(serverCountOf(serv, bot, name), countOf(bot, name), name)
     const player = serverPlayer(serv, bot.username)
     assert.deepEqual(player.inventory.slots.slice(0, 5).map(i => i?.name ?? null), [null, null, null, null, null])
@@ -49,7 +49,7 @@ test('crafting through bot.craft()', { timeout: 180000 }, async (t) => {
     assert.equal(countOf(bot, 'wooden_pickaxe'), 1)
     assert.equal(countOf(bot, 'birch_planks'), 0)
     assert.equal(countOf(bot, 'stick'), 0)
-    await sleep(200)
+    await settle(serv, bot)
     assert.equal(serverCountOf(serv, bot, 'wooden_pickaxe'), 1)
   })
 
@@ -61,7 +61,7 @@ test('crafting through bot.craft()', { timeout: 180000 }, async (t) => {
     await bot.craft(chest, 2, table)
     assert.equal(countOf(bot, 'chest'), 2)
     assert.equal(countOf(bot, 'oak_planks'), 4)
-    await sleep(200)
+    await settle(serv, bot)
     assert.equal(serverCountOf(serv, bot, 'chest'), 2)
     assert.equal(serverCountOf(serv, bot, 'oak_planks'), 4)
   })
@@ -85,7 +85,7 @@ test('crafting through bot.craft()', { timeout: 180000 }, async (t) => {
     await bot.clickWindow(0, 0, 0)
     assert.equal(bot.inventory.selectedItem?.name, 'crafting_table')
     await bot.putSelectedItemRange(9, 45, bot.inventory, null)
-    await sleep(200)
+    await settle(serv, bot)
     assert.equal(countOf(bot, 'crafting_table'), 1)
     assert.equal(serverCountOf(serv, bot, 'crafting_table'), 1)
     assert.equal(serverCountOf(serv, bot, 'oak_planks') + serverCountOf(serv, bot, 'spruce_planks'), 0)
@@ -99,7 +99,7 @@ test('crafting through bot.craft()', { timeout: 180000 }, async (t) => {
     for (let i = 0; i < 5; i++) { await bot.clickWindow(1, 1, 0); await bot.clickWindow(3, 1, 0) }
     assert.equal(bot.inventory.selectedItem, null)
     await bot.clickWindow(0, 0, 1) // shift-click the result
-    await sleep(300)
+    await settle(serv, bot)
     assert.equal(serverCountOf(serv, bot, 'stick'), 20)
     assert.equal(countOf(bot, 'stick'), 20)
     const player = serverPlayer(serv, bot.username)
@@ -115,7 +115,7 @@ test('crafting through bot.craft()', { timeout: 180000 }, async (t) => {
     await bot.clickWindow(1, 1, 0)
     await bot.clickWindow(36, 0, 0)
     bot._client.write('close_window', { windowId: 0 })
-    await sleep(300)
+    await eventually(() => serverCountOf(serv, bot, 'cobblestone') === 3)
     assert.equal(serverCountOf(serv, bot, 'cobblestone'), 3)
     assert.equal(serverPlayer(serv, bot.username).inventory.slots[1], null)
   })

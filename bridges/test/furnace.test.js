@@ -3,8 +3,9 @@
 // against flying-squid with our furnace plugin.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, sleep } = require('./windows_harness')
+const { settle, eventually, startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, sleep } = require('./windows_harness')
 const { Vec3 } = require('vec3')
+const { blockKey } = require('../server/lib/blockEntities')
 
 const PORT = 25581
 
@@ -44,7 +45,7 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     assert.equal(bot.blockAt(block.position).getProperties().lit, true, 'the block shows it burns')
     await furnace.takeOutput()
     furnace.close()
-    await sleep(300)
+    await settle(serv, bot)
     assert.equal(countOf(bot, 'iron_ingot'), 1)
     assert.equal(serverCountOf(serv, bot, 'iron_ingot'), 1)
     assert.equal(serverCountOf(serv, bot, 'coal'), 1)
@@ -61,7 +62,8 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     await furnace.putFuel(id('oak_planks'), null, 2) // 600 ticks: 3 items
     await furnace.putInput(id('sand'), null, 3)
     furnace.close()
-    await sleep(4500)
+    const state = serv._lifelongFurnaces.furnace.furnaceAt(blockKey('overworld', block.position)).state
+    await eventually(() => state.output?.count === 3, 15000)
     furnace = await bot.openFurnace(block)
     assert.equal(furnace.outputItem()?.name, 'glass')
     assert.equal(furnace.outputItem()?.count, 3)
@@ -69,9 +71,9 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     assert.equal(furnace.fuelItem(), null)
     // shift-click the output into the inventory
     await bot.clickWindow(2, 0, 1)
-    await sleep(300)
+    await settle(serv, bot)
     furnace.close()
-    await sleep(300)
+    await settle(serv, bot)
     assert.equal(countOf(bot, 'glass'), 3)
     assert.equal(serverCountOf(serv, bot, 'glass'), 3)
   })
@@ -92,7 +94,7 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     assert.equal(smoker.totalProgress, 100)
     await smoker.takeOutput()
     smoker.close()
-    await sleep(300)
+    await settle(serv, bot)
     assert.equal(serverCountOf(serv, bot, 'cooked_beef'), 2)
   })
 
@@ -102,10 +104,10 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     const block = await placeNear(serv, bot, 'furnace', new Vec3(0, 0, 2))
     const furnace = await bot.openFurnace(block)
     await furnace.putFuel(id('dirt'), null, 1)
-    await sleep(300)
+    await eventually(() => furnace.fuelItem() === null)
     assert.equal(furnace.fuelItem(), null, 'the server refused dirt and corrected the bot')
     furnace.close()
-    await sleep(300)
+    await eventually(() => countOf(bot, 'dirt') === 1 && serverCountOf(serv, bot, 'dirt') === 1)
     assert.equal(countOf(bot, 'dirt'), 1, 'the refused dirt is back in the inventory')
     assert.equal(serverCountOf(serv, bot, 'dirt'), 1)
   })

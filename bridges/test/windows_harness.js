@@ -148,10 +148,39 @@ function serverCountOf (serv, bot, name) {
   return player.inventory.slots.slice(9, 46).filter(i => i && i.name === name).reduce((n, i) => n + i.count, 0)
 }
 
-function sleep (ms) { return new Promise(resolve => setTimeout(resolve, ms)) }
+function sleep (ms) { return new Promise(resolve => realSetTimeout(resolve, ms)) }
+
+/**
+ * Waits (up to `ms`) until the bot's model of its inventory equals the
+ * server's, slot by slot: clicks are pipelined, so right after a window
+ * operation either side may still be catching up. Returns whether they agree.
+ */
+async function settle (serv, bot, ms = 3000) {
+  const show = (i) => (i ? `${i.name}x${i.count}` : '-')
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    const player = serverPlayer(serv, bot.username)
+    let same = !!player
+    for (let i = 0; same && i < 46; i++) same = show(bot.inventory.slots[i]) === show(player.inventory.slots[i])
+    if (same) return true
+    await sleep(25)
+  }
+  return false
+}
+
+/** Polls `fn` until it returns something truthy (or `ms` pass); returns the last value. */
+async function eventually (fn, ms = 5000) {
+  const end = Date.now() + ms
+  let value = await fn()
+  while (!value && Date.now() < end) {
+    await sleep(25)
+    value = await fn()
+  }
+  return value
+}
 
 function tempWorld (tag) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `lifelong-${tag}-`))
 }
 
-module.exports = { VERSION, startServer, stopServer, connectBot, serverPlayer, give, clearInventory, placeNear, waitForBlock, countOf, serverCountOf, sleep, tempWorld }
+module.exports = { settle, eventually, VERSION, startServer, stopServer, connectBot, serverPlayer, give, clearInventory, placeNear, waitForBlock, countOf, serverCountOf, sleep, tempWorld }
