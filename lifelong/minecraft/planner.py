@@ -54,6 +54,7 @@ DIRECTIONS = ((1, 0, 1), (-1, 0, 1), (1, 0, -1), (-1, 0, -1), (1, 0, 0), (0, 0, 
 # (a bot that dug down stands in a hole where the ring at its feet is all rock).
 SPOTS = sorted(([x, y, z] for y in (0, 1, -1) for x in range(-2, 3) for z in range(-2, 3)
                 if (x, z) != (0, 0)), key=lambda p: (abs(p[1]), abs(p[0]) + abs(p[2]), p))
+DEEP_ORES = ("diamond", "redstone", "lapis", "gold", "emerald")
 LOG_RE = re.compile(r"^(?!stripped_)\w+_log$")
 
 
@@ -394,6 +395,14 @@ class ProgramWriter:
         i = (zlib.crc32(salt.encode()) + self.round_hint) % len(DIRECTIONS)
         return "new Vec3({}, {}, {})".format(*DIRECTIONS[i])
 
+    def _mine_direction(self, m: Method) -> str:
+        """Deep ores (diamond, redstone, lapis, gold) lie below y=16: dig down on the first try,
+        then alternate with walking, since the surface search of 32 blocks never reaches them."""
+        deep = any(d in m.blocks[0] for d in DEEP_ORES)
+        if deep and self.round_hint % 2 == 0:
+            return "new Vec3(0, -1, 0)"
+        return self._direction(m.key)
+
     def _names(self, key: str) -> str:
         return json.dumps(self.k.names(key))
 
@@ -403,7 +412,8 @@ class ProgramWriter:
         if key.endswith(("_pickaxe", "_axe", "_shovel")):
             kind = key.split("_", 1)[1]
             tier = key.split("_")[0]
-            better = TOOL_TIERS[TOOL_TIERS.index(tier):] if tier in TOOL_TIERS else [tier]
+            better = [t for t in TOOL_TIERS[TOOL_TIERS.index(tier):] if t != "golden" or tier == "golden"] \
+                if tier in TOOL_TIERS else [tier]
             names = [f"{t}_{kind}" for t in better if f"{t}_{kind}" in self.k.data.items]
         have = f"have({json.dumps(names)})"
         if key in self.skill_for:
@@ -451,7 +461,7 @@ class ProgramWriter:
         plan.append(f"find {words(m.blocks[0])} within 32 blocks (explore if there is none) and mine {count}")
         lines += [
             f"{indent}const {var} = () => bot.findBlock({{ matching: {ids}.map((n) => mcData.blocksByName[n].id), maxDistance: 32 }});",
-            f"{indent}if (!{var}()) await exploreUntil(bot, {self._direction(m.key)}, 120, {var});",
+            f"{indent}if (!{var}()) await exploreUntil(bot, {self._mine_direction(m)}, 120, {var});",
             f"{indent}if (!{var}()) throw new Error(\"no {words(m.key if m.key == 'log' else m.blocks[0])} within 32 blocks, even after exploring\");",
             f"{indent}await mineBlock(bot, {var}().name, {count});",
         ]
