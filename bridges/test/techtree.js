@@ -29,14 +29,21 @@ async function withTimeout (promise, ms, what) {
   try { return await Promise.race([promise, timeout]) } finally { clearTimeout(timer) }
 }
 
+const SIDES = [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]
+function exposed (bot, pos) {
+  return SIDES.some(([x, y, z]) => bot.blockAt(pos.offset(x, y, z))?.name === 'air')
+}
+
 /** Collect blocks whose name passes `match` until the inventory holds `want` more of `dropped`. */
-async function mine (bot, match, dropped, want, { maxDistance = 64 } = {}) {
+async function mine (bot, match, dropped, want, { maxDistance = 64, preferExposed = true } = {}) {
   const start = count(bot, dropped)
   const tried = new Set()
   for (let attempt = 0; attempt < want * 4 && count(bot, dropped) - start < want; attempt++) {
-    const positions = bot.findBlocks({ matching: b => match(b.name), maxDistance, count: 64 })
+    // Nearest first, but blocks touching air (seen from the surface) before buried ones.
+    const cost = p => p.distanceTo(bot.entity.position) + (preferExposed && !exposed(bot, p) ? 24 : 0)
+    const positions = bot.findBlocks({ matching: b => match(b.name), maxDistance, count: 128 })
       .filter(p => !tried.has(p.toString()))
-      .sort((a, b) => a.distanceTo(bot.entity.position) - b.distanceTo(bot.entity.position) + (a.y - b.y) * 0.01)
+      .sort((a, b) => cost(a) - cost(b))
     if (positions.length === 0) throw new Error(`no block to mine for ${dropped} within ${maxDistance}`)
     const block = bot.blockAt(positions[0])
     tried.add(positions[0].toString())
@@ -60,18 +67,29 @@ async function craft (bot, name, times, table = null) {
   if (count(bot, name) <= before) throw new Error(`crafting ${name} gave nothing`)
 }
 
-/** Place `itemName` on the ground next to the bot; returns the placed block. */
+/** Place `itemName` on the ground next to the bot (clearing grass if needed); returns the block. */
 async function place (bot, itemName) {
-  const me = bot.entity.position.floored()
   const item = bot.inventory.items().find(i => i.name === itemName)
   if (!item) throw new Error(`no ${itemName} to place`)
-  for (const [dx, dz] of [[2, 0], [0, 2], [-2, 0], [0, -2], [2, 1], [1, 2], [-2, -1], [-1, -2], [2, 2], [-2, 2]]) {
-    for (const dy of [0, 1, -1]) {
-      const target = me.offset(dx, dy, dz)
+  const plant = b => b && b.boundingBox === 'empty' && b.hardness === 0 && b.name !== 'air' && !b.name.includes('water')
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const me = bot.entity.position.floored()
+    const spots = []
+    for (let dx = -3; dx <= 3; dx++) {
+      for (let dz = -3; dz <= 3; dz++) {
+        if (Math.max(Math.abs(dx), Math.abs(dz)) < 2) continue // not where the bot stands
+        for (let dy = -2; dy <= 2; dy++) spots.push(me.offset(dx, dy, dz))
+      }
+    }
+    spots.sort((a, b) => a.distanceTo(me) - b.distanceTo(me))
+    for (const target of spots) {
       const below = bot.blockAt(target.offset(0, -1, 0))
       const here = bot.blockAt(target)
       const above = bot.blockAt(target.offset(0, 1, 0))
-      if (!below || !here || !above || below.boundingBox !== 'block' || here.name !== 'air' || above.name !== 'air') continue
+      if (!below || !here || !above || below.boundingBox !== 'block' || above.name !== 'air') continue
+      if (here.name !== 'air' && !plant(here)) continue
+      if (bot.entity.position.offset(0, 1.6, 0).distanceTo(target.offset(0.5, 0.5, 0.5)) > 4.5) continue
+      if (plant(here)) await bot.dig(here, true).catch(() => {})
       await bot.equip(item, 'hand')
       try {
         await withTimeout(bot.placeBlock(below, new Vec3(0, 1, 0)), 5000, `placing ${itemName}`)
@@ -81,8 +99,12 @@ async function place (bot, itemName) {
       const placed = await waitFor(() => bot.blockAt(target)?.name === itemName, 3000)
       if (placed) return bot.blockAt(target)
     }
+    // Nowhere here (a pit, water, a wall): walk a few blocks and look again.
+    const { goals } = require('mineflayer-pathfinder')
+    const away = me.offset(attempt % 2 ? -6 : 6, 0, attempt % 2 ? 6 : -6)
+    await withTimeout(bot.pathfinder.goto(new goals.GoalNearXZ(away.x, away.z, 2)), 30000, 'moving to place').catch(() => {})
   }
-  throw new Error(`found no spot to place ${itemName} around ${me}`)
+  throw new Error(`found no spot to place ${itemName} around ${bot.entity.position.floored()}`)
 }
 
 async function waitFor (fn, ms, step = 100) {
@@ -154,7 +176,7 @@ async function play (bot, log = () => {}) {
   const logs = () => count(bot, i => isLog(i.name))
 
   try {
-    await mine(bot, isLog, i => isLog(i.name), 5)
+    await mine(bot, isLog, i => isLog(i.name), 5, { preferExposed: false }) // trunks touch leaves, not air
     done('5 logs')
     // One log per bot.craft() call, as a Voyager skill would do it step by step.
     for (let guard = 0; logs() > 0 && guard < 20; guard++) {
