@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const fs = require('fs')
 const path = require('path')
 const { Vec3 } = require('vec3')
-const { serverPlayer, settle, eventually, startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, waitForBlock, sleep, tempWorld } = require('./windows_harness')
+const { serverPlayer, settle, eventually, startServer, stopServer, connectBot, give, clearInventory, placeAt, countOf, serverCountOf, waitForBlock, sleep, tempWorld } = require('./windows_harness')
 
 const PORT = 25582
 const PORT_AFTER_RESTART = 25583
@@ -78,7 +78,7 @@ test('chests (and furnaces): deposit, withdraw, persist across a restart', { tim
     await t.test('a loaded furnace before the restart', async () => {
       await give(serv, bot, 'coal', 1)
       await give(serv, bot, 'raw_iron', 3)
-      const block = await placeNear(serv, bot, 'furnace', new Vec3(-2, 0, 0))
+      const block = await placeAt(serv, bot, 'furnace', chestPos.offset(0, 0, 3))
       furnacePos = block.position
       const furnace = await bot.openFurnace(block)
       await furnace.putFuel(id('coal'), null, 1)

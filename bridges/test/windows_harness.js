@@ -36,8 +36,13 @@ global.setTimeout = function (fn, ms, ...rest) {
   }
   return handle
 }
-const PLUGINS = ['crafting.js', 'furnace.js', 'chest.js']
-  .map(f => path.join(__dirname, '..', 'server', 'plugins', f))
+// LIFELONG_ALL_PLUGINS=1 loads every plugin of bridges/server/plugins (survival,
+// mobs, ...) to check that the window plugins work alongside them.
+const PLUGIN_DIR = path.join(__dirname, '..', 'server', 'plugins')
+const PLUGINS = (process.env.LIFELONG_ALL_PLUGINS === '1'
+  ? fs.readdirSync(PLUGIN_DIR).filter(f => f.endsWith('.js'))
+  : ['crafting.js', 'furnace.js', 'chest.js'])
+  .map(f => path.join(PLUGIN_DIR, f))
   .filter(f => fs.existsSync(f))
 
 /** Starts flying-squid on `port` with our plugins; resolves when it listens. */
@@ -120,7 +125,11 @@ async function clearInventory (serv, bot) {
 
 /** Places a block server-side next to the bot and returns mineflayer's view of it. */
 async function placeNear (serv, bot, name, offset = new Vec3(2, 0, 0)) {
-  const pos = bot.entity.position.floored().plus(offset)
+  return placeAt(serv, bot, name, bot.entity.position.floored().plus(offset))
+}
+
+/** Places a block server-side at `pos` and returns mineflayer's view of it. */
+async function placeAt (serv, bot, name, pos) {
   const block = serv.registry.blocksByName[name]
   const seen = waitForBlock(bot, pos, name)
   await serv.setBlock(serverPlayer(serv, bot.username).world, pos, block.defaultState)
@@ -183,4 +192,4 @@ function tempWorld (tag) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `lifelong-${tag}-`))
 }
 
-module.exports = { settle, eventually, VERSION, startServer, stopServer, connectBot, serverPlayer, give, clearInventory, placeNear, waitForBlock, countOf, serverCountOf, sleep, tempWorld }
+module.exports = { placeAt, settle, eventually, VERSION, startServer, stopServer, connectBot, serverPlayer, give, clearInventory, placeNear, waitForBlock, countOf, serverCountOf, sleep, tempWorld }

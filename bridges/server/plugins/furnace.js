@@ -58,15 +58,21 @@ class FurnaceMenu extends Menu {
     return i < 30 ? this.moveItemStackTo(i, 30, 39) : this.moveItemStackTo(i, 3, 30)
   }
 
-  /** Sends the window properties that changed since the last call. */
-  sendProperties () {
+  /**
+   * Sends the window properties (0 fuel left, 1 fuel total, 2 progress,
+   * 3 progress total) when any of them changed, or all of them if `force`.
+   * Totals go first and are always resent with the rest: mineflayer divides by
+   * the total it last saw and drops properties that arrive before its
+   * openFurnace() promise resolved, so a total sent only once can be lost.
+   */
+  sendProperties (force = false) {
     if (this.closed) return
-    PROPERTIES.forEach((name, property) => {
-      const value = this.furnace.state[name]
-      if (this.sentProperties[property] === value) return
-      this.sentProperties[property] = value
-      this.player._client.write('craft_progress_bar', { windowId: this.id, property, value })
-    })
+    const values = PROPERTIES.map(name => this.furnace.state[name])
+    if (!force && values.every((v, i) => v === this.sentProperties[i])) return
+    this.sentProperties = values
+    for (const property of [1, 3, 0, 2]) {
+      this.player._client.write('craft_progress_bar', { windowId: this.id, property, value: values[property] })
+    }
   }
 
   onClose () { this.furnace.viewers.delete(this) }
@@ -179,9 +185,11 @@ function setupKind (serv, store, kind) {
     const menus = attachMenus(player, serv)
     const menu = menus.open((id) => new FurnaceMenu(player, id, furnace, kind), protocolType)
     furnace.viewers.add(menu)
-    // a tick later, like vanilla: mineflayer's openFurnace() only listens
-    // for properties once its windowOpen promise has resolved
-    setTimeout(() => menu.sendProperties(), 50)
+    // later, like vanilla (a tick): mineflayer's openFurnace() only listens
+    // for properties once its windowOpen promise has resolved; once more a
+    // second later for a client that was busy (an idle furnace sends no more)
+    setTimeout(() => menu.sendProperties(true), 50)
+    setTimeout(() => menu.sendProperties(true), 1000)
     return true
   })
 
