@@ -12,6 +12,8 @@ const windows = require('prismarine-windows')(registry)
 const { attachMenus } = require('../server/lib/menus')
 const { createCrafter, CraftingTableMenu } = require('../server/plugins/crafting')
 const { createRecipeBook } = require('../server/lib/recipes')
+const { FurnaceMenu } = require('../server/plugins/furnace')
+const { createSmeltingBook, newFurnaceState } = require('../server/lib/smelting')
 
 const book = createRecipeBook(registry)
 const item = (name, count = 1) => new Item(registry.itemsByName[name].id, count)
@@ -189,4 +191,30 @@ test('crafting table: remainders go to the inventory, closing returns the grid',
   player._client.emit('close_window', { windowId: menu.id })
   assert.ok(player.inventory.slots.some(s => s?.name === 'diamond'), 'grid item returned on close')
   assert.equal(menus.current, null)
+})
+
+test('furnace window: only fuel in the fuel slot, output is take-only and pays its experience', () => {
+  const { player, menus } = fakePlayer()
+  let xp = 0
+  player.xp = 0
+  player.setXp = (v) => { xp = v; player.xp = v }
+  const furnace = { state: newFurnaceState(), book: createSmeltingBook(registry), viewers: new Set(), changed () {} }
+  furnace.state.output = { id: registry.itemsByName.iron_ingot.id, count: 2 }
+  furnace.state.experience = 1.4 + 0.6 // two iron ingots at 0.7 each, plus a little
+  const menu = menus.open((id) => new FurnaceMenu(player, id, furnace), 14)
+  player.inventory.updateSlot(9, item('dirt', 1))
+  player.inventory.updateSlot(10, item('raw_iron', 4))
+  click(player, menu.id, menu.containerSize + 0, 0, 0) // pick up the dirt (slot 9 = window slot 3)
+  click(player, menu.id, 1, 0, 0) // not a fuel: refused
+  assert.equal(menu.get(1), null)
+  click(player, menu.id, 2, 0, 0) // output slot with dirt on the cursor: nothing
+  assert.equal(show(menu.get(2)), 'iron_ingotx2')
+  click(player, menu.id, 3, 0, 0) // put the dirt back
+  click(player, menu.id, 4, 0, 1) // shift-click raw iron: goes to the input slot
+  assert.equal(show(menu.get(0)), 'raw_ironx4')
+  click(player, menu.id, 2, 0, 1) // shift-click the output into the inventory
+  assert.equal(menu.get(2), null)
+  assert.ok(player.inventory.slots.some(s => s?.name === 'iron_ingot' && s.count === 2))
+  assert.equal(xp, 2, 'experience paid out once')
+  assert.equal(furnace.state.experience, 0)
 })

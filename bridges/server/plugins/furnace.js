@@ -46,10 +46,17 @@ class FurnaceMenu extends Menu {
     return true
   }
 
-  onTake (i) { if (i === 2) this.furnace.state.experience = 0 }
+  /** Taking the output pays out the experience its smelting earned (vanilla rounds randomly). */
+  onTake (i) {
+    if (i !== 2) return
+    const earned = this.furnace.state.experience
+    this.furnace.state.experience = 0
+    const points = Math.floor(earned) + (Math.random() < earned % 1 ? 1 : 0)
+    if (points > 0 && this.player.setXp) this.player.setXp((this.player.xp ?? 0) + points)
+  }
 
   quickMoveStack (i) {
-    if (i === 2) return this.moveItemStackTo(2, 3, 39, true)
+    if (i === 2) return this.moveItemStackTo(2, 3, 39, true) && (this.onTake(2), true)
     if (i < 3) return this.moveItemStackTo(i, 3, 39)
     const item = this.get(i)
     if (!item) return false
