@@ -74,8 +74,9 @@ def test_start_status_stop_and_resume(server: EmbeddedServer) -> None:
 
     # Resume: same folder, no seed given -> the world's own seed (level.dat) is kept.
     again = EmbeddedServer(world_dir=world, port=PORT, mobs=False)
-    again.start(detach=True)
+    resumed = again.start(detach=True)
     try:
+        assert resumed.seed == 1234
         assert re.findall(r"World seed: (-?\d+)", server.log_path.read_text())[-1] == "1234"
     finally:
         again.stop()

@@ -60,8 +60,12 @@ def start(
     server = EmbeddedServer(world_dir=world, port=port, seed=seed, version=version,
                             difficulty=difficulty, daylight_cycle=daylight_cycle,
                             keep_inventory=keep_inventory, mobs=mobs, view_distance=view_distance)
+    already = server.status(probe=False).running
     status = server.start(detach=detach)
     _show(status, as_json)
+    if already:
+        console.print("[yellow]already running[/]: `lifelong server stop --world ...` stops it.")
+        return
     if detach:
         return
     console.print("[dim]Ctrl-C saves the world and stops the server.[/]")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -327,6 +328,12 @@ class EmbeddedServer:
                            "seed": self.seed, "version": self.version, "started_at": time.time(),
                            "detached": detach, "restarts": self.restarts, "command": cmd})
         self._wait_ready(log_mark, timeout)
+        # The world's real seed (chosen at random for a new world without --seed, or read
+        # from level.dat when resuming) is what the server logged.
+        found = re.findall(r"World seed: (-?\d+)", self._log_since(log_mark))
+        if found:
+            state = self._read_state() or {}
+            self._write_state({**state, "seed": int(found[-1])})
         status = self.status(probe=False)
         status.ready = True  # _wait_ready just saw a login accepted
         return status
@@ -431,7 +438,8 @@ class EmbeddedServer:
         Returns when ``until`` is set, or when the server died and ``restart`` is False.
         """
         while until is None or not until.is_set():
-            if self._proc is not None and self._proc.poll() is None:
+            ours_alive = self._proc is not None and self._proc.poll() is None
+            if ours_alive or (self._proc is None and self._live_pid() is not None):
                 time.sleep(poll)
                 continue
             if not restart:
