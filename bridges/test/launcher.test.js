@@ -1,0 +1,53 @@
+'use strict'
+// Launcher options: flags, a JSON config, validation messages, plugin discovery.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { spawnSync } = require('child_process')
+const { parseCli, buildSettings, discoverPlugins, SUPPORTED_VERSIONS } = require('../server/index.js')
+
+const LAUNCHER = path.join(__dirname, '..', 'server', 'index.js')
+
+test('flags win over the JSON config, which wins over defaults', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-')), 'settings.json')
+  fs.writeFileSync(file, JSON.stringify({ port: 25570, seed: 9, difficulty: 'hard', keepInventory: true, doDaylightCycle: false }))
+  const opts = parseCli(['--config', file, '--port', '25571', '--daylight-cycle'])
+  assert.equal(opts.port, 25571)
+  assert.equal(opts.seed, 9)
+  assert.equal(opts.difficulty, 'hard')
+  assert.equal(opts.keepInventory, true)
+  assert.equal(opts.doDaylightCycle, true)
+  assert.equal(opts.version, '1.21.1')
+  assert.deepEqual(opts.ops, ['*'])
+  const settings = buildSettings({ ...opts, world: '/tmp/x', difficulty: 3 })
+  assert.equal(settings['online-mode'], false)
+  assert.equal(settings.gameMode, 0, 'survival')
+  assert.equal(settings['everybody-op'], true)
+  assert.ok(settings.generation.name.endsWith('worldgen.js') && path.isAbsolute(settings.generation.name))
+  assert.equal(settings.lifelong.keepInventory, true)
+})
+
+test('every plugin file in plugins/ is loaded by absolute path', () => {
+  const found = Object.keys(discoverPlugins())
+  const files = fs.readdirSync(path.join(__dirname, '..', 'server', 'plugins')).filter(f => f.endsWith('.js'))
+  assert.equal(found.length, files.length)
+  for (const f of found) assert.ok(path.isAbsolute(f))
+  for (const name of ['survival.js', 'mobs.js', 'gamerules.js']) assert.ok(found.some(f => f.endsWith(name)), name)
+})
+
+test('bad options exit with a message naming the fix', () => {
+  const run = (...args) => spawnSync(process.execPath, [LAUNCHER, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 })
+  let r = run('--version', '1.12.2')
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /1\.12\.2 is not supported; supported versions: /)
+  for (const v of SUPPORTED_VERSIONS) assert.ok(r.stderr.includes(v))
+  r = run('--difficulty', 'nightmare')
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /--difficulty must be one of peaceful, easy, normal, hard/)
+  r = run('--seed', 'abc')
+  assert.match(r.stderr, /--seed must be an integer/)
+  r = run('--port', '0')
+  assert.match(r.stderr, /--port must be 1-65535/)
+})
