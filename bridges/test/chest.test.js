@@ -138,6 +138,27 @@ test('chests (and furnaces): deposit, withdraw, persist across a restart', { tim
       const saved = JSON.parse(fs.readFileSync(path.join(world, 'lifelong_block_entities.json'), 'utf8'))
       assert.deepEqual(saved.chest, {})
     })
+    await t.test('a chest placed where a vanished one stood starts empty', async () => {
+      const spot = chestPos.offset(0, 0, -3)
+      const world = serverPlayer(serv, bot.username).world
+      await serv.setBlock(world, spot.offset(0, -1, 0), serv.registry.blocksByName.stone.defaultState)
+      await clearInventory(serv, bot)
+      await give(serv, bot, 'cobblestone', 5)
+      const old = await placeAt(serv, bot, 'chest', spot)
+      let chest = await bot.openContainer(old)
+      await chest.deposit(id('cobblestone'), null, 5)
+      chest.close()
+      await eventually(() => serverCountOf(serv, bot, 'cobblestone') === 0)
+      await serv.setBlock(world, spot, 0) // gone without being dug: no drops, no event
+      await waitForBlock(bot, spot, 'air')
+      await give(serv, bot, 'chest', 1, 36)
+      bot.setQuickBarSlot(0)
+      await bot.placeBlock(bot.blockAt(spot.offset(0, -1, 0)), new Vec3(0, 1, 0)).catch((err) => t.diagnostic(`placeBlock: ${err.message}`))
+      await waitForBlock(bot, spot, 'chest')
+      chest = await bot.openContainer(bot.blockAt(spot))
+      assert.deepEqual(chest.containerItems(), [])
+      chest.close()
+    })
   } finally {
     bot.quit()
     await stopServer(serv)

@@ -3,7 +3,7 @@
 // against flying-squid with our furnace plugin.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { settle, eventually, startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, sleep } = require('./windows_harness')
+const { serverPlayer, settle, eventually, startServer, stopServer, connectBot, give, clearInventory, placeNear, countOf, serverCountOf, sleep } = require('./windows_harness')
 const { Vec3 } = require('vec3')
 const { blockKey } = require('../server/lib/blockEntities')
 
@@ -96,6 +96,24 @@ test('smelting through bot.openFurnace()', { timeout: 180000 }, async (t) => {
     smoker.close()
     await settle(serv, bot)
     assert.equal(serverCountOf(serv, bot, 'cooked_beef'), 2)
+  })
+
+  await t.test('a furnace removed without digging is forgotten', async () => {
+    await clearInventory(serv, bot)
+    await give(serv, bot, 'coal', 1)
+    await give(serv, bot, 'raw_iron', 5)
+    const block = await placeNear(serv, bot, 'furnace', new Vec3(2, 0, 2))
+    const furnace = await bot.openFurnace(block)
+    await furnace.putFuel(id('coal'), null, 1)
+    await furnace.putInput(id('raw_iron'), null, 5)
+    furnace.close()
+    const kind = serv._lifelongFurnaces.furnace
+    const key = blockKey('overworld', block.position)
+    await eventually(() => kind.furnaceAt(key).state.input?.count === 5)
+    assert.equal(kind.furnaceAt(key).state.input?.count, 5)
+    await serv.setBlock(serverPlayer(serv, bot.username).world, block.position, 0)
+    await eventually(() => kind.furnaceAt(key).state.input === null, 3000)
+    assert.equal(kind.furnaceAt(key).state.input, null, 'a fresh, empty furnace state')
   })
 
   await t.test('only fuels go into the fuel slot', async () => {

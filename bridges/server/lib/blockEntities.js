@@ -123,4 +123,23 @@ function dropAt (serv, world, position, item) {
   })
 }
 
-module.exports = { dropAt, BlockEntityStore, storeFor, blockKey, worldName, worldByName, itemToRecord, recordToItem, FILE_NAME }
+/**
+ * Calls forget(world, position) whenever a player places one of `blockNames`:
+ * a new container starts empty even if an old record survived at that spot
+ * (a block removed by /setblock or an explosion never reports it).
+ */
+function onContainerPlaced (serv, blockNames, forget) {
+  const ids = new Set(blockNames.map(n => serv.registry.blocksByName[n]?.id).filter(id => id !== undefined))
+  serv.once('asap', () => {
+    const original = serv.placeItem
+    serv.placeItem = (data) => {
+      const out = original(data)
+      Promise.resolve(out).then(res => {
+        if (ids.has(res?.id) && data.player) forget(data.player.world, data.placedPosition)
+      }).catch(err => serv.emit('error', err))
+      return out
+    }
+  })
+}
+
+module.exports = { onContainerPlaced, dropAt, BlockEntityStore, storeFor, blockKey, worldName, worldByName, itemToRecord, recordToItem, FILE_NAME }

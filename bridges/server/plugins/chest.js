@@ -9,7 +9,7 @@
  * same slots. Double chests are not modelled: each chest block is 27 slots.
  */
 const { Menu, attachMenus, onBlockUse, windowProtocolType } = require('../lib/menus')
-const { storeFor, blockKey, worldName, itemToRecord, recordToItem, dropAt } = require('../lib/blockEntities')
+const { storeFor, blockKey, worldName, itemToRecord, recordToItem, dropAt, onContainerPlaced } = require('../lib/blockEntities')
 
 const SIZE = 27
 const CONTAINERS = { chest: 'container.chest', trapped_chest: 'container.chest', barrel: 'container.barrel' }
@@ -78,19 +78,20 @@ module.exports.server = function (serv, settings) {
     })
   }
 
-  /** A broken container drops what it held and forgets it. */
-  serv._lifelongChestBroken = (world, position) => {
+  /** A broken container drops what it held (unless `drop` is false) and forgets it. */
+  serv._lifelongChestBroken = (world, position, drop = true) => {
     const key = blockKey(worldName(serv, world), position)
     if (!live.has(key) && !records[key]) return
     const chest = chestAt(key)
     for (const menu of [...chest.viewers]) menu.player._menus.closeCurrent(true)
     for (const item of chest.slots) {
-      if (item) dropAt(serv, world, position, item)
+      if (item && drop) dropAt(serv, world, position, item)
     }
     live.delete(key)
     delete records[key]
     store.markDirty()
   }
+  onContainerPlaced(serv, Object.keys(CONTAINERS), (world, position) => serv._lifelongChestBroken(world, position, false))
 }
 
 module.exports.player = function (player, serv) {

@@ -16,7 +16,7 @@
  */
 const { Menu, attachMenus, onBlockUse, windowProtocolType } = require('../lib/menus')
 const { createSmeltingBook, newFurnaceState, tickFurnace, furnaceActive, KINDS } = require('../lib/smelting')
-const { storeFor, blockKey, worldName, worldByName, dropAt } = require('../lib/blockEntities')
+const { storeFor, blockKey, worldName, worldByName, dropAt, onContainerPlaced } = require('../lib/blockEntities')
 const { Vec3 } = require('vec3')
 
 const SLOT_NAMES = ['input', 'fuel', 'output']
@@ -91,8 +91,12 @@ module.exports.server = function (serv, settings) {
   const furnaces = Object.fromEntries(kinds.map(kind => [kind, setupKind(serv, store, kind)]))
   serv.on('tick', () => { for (const kind of kinds) furnaces[kind].tick() })
   /** A broken furnace drops its slots and forgets its state. */
-  serv._lifelongFurnaceBroken = (world, position, kind) => furnaces[kind]?.broken(world, position)
+  serv._lifelongFurnaceBroken = (world, position, kind, drop = true) => furnaces[kind]?.broken(world, position, drop)
   serv._lifelongFurnaces = furnaces
+  // a newly placed furnace starts empty, whatever a vanished one left behind
+  onContainerPlaced(serv, kinds, (world, position) => {
+    for (const kind of kinds) furnaces[kind].broken(world, position, false)
+  })
 }
 
 /** Furnaces of one kind: live state, persistence, ticking and the block-use handler. */
@@ -155,14 +159,15 @@ function setupKind (serv, store, kind) {
   /** Shows lit=true/false on the furnace block when burning starts or stops. */
   const showLit = async (furnace) => {
     const lit = furnace.state.litTime > 0
-    if (furnace.lit === lit) return
+    // every second, also notice a furnace removed without digging (/setblock)
+    if (furnace.lit === lit && serv.tickCount % 20 !== 0) return
     furnace.lit = lit
     const [name, coords] = furnace.key.split(':')
     const [x, y, z] = coords.split(',').map(Number)
     const world = worldByName(serv, name)
     const pos = new Vec3(x, y, z)
     const block = await world.getBlock(pos)
-    if (block?.name !== kind) return
+    if (block?.name !== kind) return broken(world, pos, false)
     const props = block.getProperties()
     if (props.lit === lit) return
     const Block = require('prismarine-block')(registry)
@@ -200,7 +205,8 @@ function setupKind (serv, store, kind) {
     return true
   })
 
-  const broken = (world, position) => {
+  /** A broken furnace drops its slots (unless `drop` is false) and forgets its state. */
+  const broken = (world, position, drop = true) => {
     const key = blockKey(worldName(serv, world), position)
     if (!live.has(key) && !records[key]) return
     const furnace = furnaceAt(key)
@@ -208,7 +214,7 @@ function setupKind (serv, store, kind) {
     const Item = require('prismarine-item')(registry)
     for (const slot of SLOT_NAMES) {
       const s = furnace.state[slot]
-      if (s) dropAt(serv, world, position, new Item(s.id, s.count))
+      if (s && drop) dropAt(serv, world, position, new Item(s.id, s.count))
     }
     active.delete(furnace)
     live.delete(key)
