@@ -30,7 +30,7 @@ module.exports.player = function (player, serv) {
   const heldItem = () => player.inventory.slots[36 + player.heldItemSlot] ?? null
 
   function refuse (position, block, why) {
-    serv.debug?.(`[survival] refused dig of ${block.name} by ${player.username}: ${why}`)
+    serv.info(`[survival] refused dig of ${block.name} by ${player.username}: ${why}`)
     player._client.write('block_change', { location: position, type: block.stateId })
     if (serv.supportFeature('acknowledgePlayerDigging')) {
       player._client.write('acknowledge_player_digging', { sequenceId: lastSequence, location: position, block: block.stateId, status: 2, successful: false })
