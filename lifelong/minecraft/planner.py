@@ -54,6 +54,7 @@ DIRECTIONS = ((1, 0, 1), (-1, 0, 1), (1, 0, -1), (-1, 0, -1), (1, 0, 0), (0, 0, 
 # (a bot that dug down stands in a hole where the ring at its feet is all rock).
 SPOTS = sorted(([x, y, z] for y in (0, 1, -1) for x in range(-2, 3) for z in range(-2, 3)
                 if (x, z) != (0, 0)), key=lambda p: (abs(p[1]), abs(p[0]) + abs(p[2]), p))
+WOODEN_VARIANT = re.compile(r"^(oak|spruce|birch|jungle|acacia|dark_oak|mangrove|cherry|bamboo|crimson|warped|pale_oak)_")
 DEEP_ORES = ("diamond", "redstone", "lapis", "gold", "emerald")
 LOG_RE = re.compile(r"^(?!stripped_)\w+_log$")
 
@@ -308,15 +309,20 @@ class PlannerCurriculum:
                     task = self.k.task_for(key, 1)
                     if task and task.lower() not in tried:
                         return task, f"{words(block)} is nearby and not collected yet"
-        for item in sorted(self.k.data.recipes):
+        makeable = []  # cheapest first: a new item for few resources beats an anvil
+        for item in self.k.data.recipes:
+            if WOODEN_VARIANT.match(item):
+                continue  # boats, doors, signs of one wood need that wood's planks: the plan merges woods
             key = canon(item)
             m = self.k.method(key)
             if key in done or key in blocked or m is None or m.kind != "craft":
                 continue
             if all(p in done for p, _ in self.k.prerequisites(m)):
-                task = self.k.task_for(key, 1)
-                if task and task.lower() not in tried:
-                    return task, f"every ingredient of {words(key)} can already be made"
+                makeable.append((sum(n for _, n in m.ingredients), key))
+        for _, key in sorted(makeable):
+            task = self.k.task_for(key, 1)
+            if task and task.lower() not in tried:
+                return task, f"every ingredient of {words(key)} can already be made"
         return "Mine 1 wood log", "nothing new is reachable; gather more wood"
 
 
