@@ -108,7 +108,7 @@ def test_viewer_flag_prints_the_local_url(tmp_path: Path) -> None:
     program = tmp_path / "hello.js"
     program.write_text("async function hello(bot) { bot.chat('hello'); }\n")
     proc = run_cli(str(program), "--viewer", "--viewer-port", "25598", "--linger", "0",
-                   "--port", str(PORT + 2), "--world", str(tmp_path / "world"))
+                   "--port", "25590", "--world", str(tmp_path / "world"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "viewer: http://localhost:25598" in proc.stdout
     assert "chat: hello" in proc.stdout

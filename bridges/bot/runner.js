@@ -21,6 +21,7 @@ const path = require('path')
 const acorn = require(path.join(__dirname, '..', 'node_modules', 'acorn'))
 
 const GUARD = '__lifelong_guard'
+const AT = '__lifelong_at'
 const PROGRAM_FILE = 'lifelong:program.js'
 const LOOPS = new Set(['WhileStatement', 'DoWhileStatement', 'ForStatement', 'ForInStatement', 'ForOfStatement'])
 const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
@@ -76,28 +77,39 @@ function walk (node, visit) {
  * top-level call statements blanked out (Voyager runs only the declarations and calls the
  * last async function itself). Newlines are preserved so reported lines stay exact.
  */
-function instrument (code, ast) {
+function instrument (code, ast, filename = PROGRAM_FILE) {
   const edits = [] // [position, removeLength, insertText]
   const dropped = []
+  const kept = []
   for (const stmt of ast.body) {
     if (stmt.type === 'ExpressionStatement' && !stmt.directive) {
       edits.push([stmt.start, stmt.end - stmt.start, code.slice(stmt.start, stmt.end).replace(/[^\n]/g, ' ')])
       dropped.push(stmt.loc.start.line)
-    }
+    } else kept.push(stmt)
   }
-  walk(ast, (node) => {
-    if (LOOPS.has(node.type)) {
-      const body = node.body
-      if (body.type === 'BlockStatement') edits.push([body.start + 1, 0, `${GUARD}();`])
-      else {
-        edits.push([body.start, 0, `{${GUARD}();`])
-        edits.push([body.end, 0, '}'])
+  const file = JSON.stringify(filename)
+  for (const stmt of kept) {
+    walk(stmt, (node) => {
+      if (LOOPS.has(node.type)) {
+        const body = node.body
+        if (body.type === 'BlockStatement') edits.push([body.start + 1, 0, `${GUARD}();`])
+        else {
+          edits.push([body.start, 0, `{${GUARD}();`])
+          edits.push([body.end, 0, '}'])
+        }
+      } else if (FUNCTIONS.has(node.type) && node.body.type === 'BlockStatement') {
+        edits.push([node.body.start + 1, 0, `${GUARD}();`])
+      } else if (node.type === 'AwaitExpression' && node.argument) {
+        // await AT(file, line, x): a rejection from host code (a pathfinder goal, a dig) carries
+        // no frame of ours in its stack; this notes which line was awaiting it.
+        edits.push([node.argument.start, 0, `${AT}(${file},${node.loc.start.line},`])
+        edits.push([node.argument.end, 0, ')'])
       }
-    } else if (FUNCTIONS.has(node.type) && node.body.type === 'BlockStatement') {
-      edits.push([node.body.start + 1, 0, `${GUARD}();`])
-    }
-  })
-  edits.sort((a, b) => b[0] - a[0])
+    })
+  }
+  // Later positions first. At one position the last insert lands first in the text, so the
+  // ')' closing an await argument is applied last: `)}` and `)AT(`, never `})`.
+  edits.sort((a, b) => b[0] - a[0] || (a[2] === ')' ? 1 : 0) - (b[2] === ')' ? 1 : 0))
   let out = code
   for (const [pos, len, text] of edits) out = out.slice(0, pos) + text + out.slice(pos + len)
   return { source: out, dropped }
@@ -120,7 +132,7 @@ function compile (code, filename, where, { trusted = false } = {}) {
   let entry
   if (parsed.error) entry = { error: parsed.error }
   else {
-    const { source, dropped } = trusted ? { source: code, dropped: [] } : instrument(code, parsed.ast)
+    const { source, dropped } = trusted ? { source: code, dropped: [] } : instrument(code, parsed.ast, filename)
     entry = {
       filename,
       script: new vm.Script(source, { filename }),
@@ -142,7 +154,7 @@ const FRAME = /(lifelong:[^\s():]+):(\d+):(\d+)/
  * the program (the LLM's own code) that was running, even when the throw happened
  * deeper, inside a skill or primitive it called.
  */
-function describeError (err, files) {
+function describeError (err, files, awaits = new WeakMap()) {
   const name = (err && err.name) || 'Error'
   const text = err && err.message !== undefined ? String(err.message) : String(err)
   const frames = []
@@ -154,6 +166,12 @@ function describeError (err, files) {
     const lineNo = Number(m[2])
     const fn = (/at (?:async )?([\w$.]+) \(/.exec(line) || [])[1] || null
     frames.push({ source: file.where, file: m[1], line: lineNo, function: fn, code: (file.lines[lineNo - 1] || '').trim() })
+  }
+  if (!frames.some(f => f.file === PROGRAM_FILE) && err && typeof err === 'object' && awaits.has(err)) {
+    for (const a of awaits.get(err)) {
+      const file = files.get(a.file)
+      if (file) frames.push({ source: file.where, file: a.file, line: a.line, function: null, code: (file.lines[a.line - 1] || '').trim() })
+    }
   }
   const programFrame = frames.find(f => f.file === PROGRAM_FILE) || null
   let message = `${name}: ${text}`
@@ -192,6 +210,7 @@ class Run {
     this.onCancel = []
     this.deadline = Infinity
     this.timeoutReason = null
+    this.awaits = new WeakMap() // error -> [{file, line}] of the awaits it passed through
   }
 
   cancel (reason) {
@@ -271,6 +290,17 @@ function makeContext (run, bot, helpers) {
     clearTimeout: (h) => clearTimeout(h),
     clearInterval: (h) => clearInterval(h),
     [GUARD]: () => run.check(),
+    [AT]: (file, line, value) => {
+      if (!value || typeof value.then !== 'function') return value
+      return Promise.resolve(value).catch((err) => {
+        if (err && typeof err === 'object') {
+          const list = run.awaits.get(err) || []
+          list.push({ file, line })
+          run.awaits.set(err, list)
+        }
+        throw err
+      })
+    },
     require: (name) => { throw sandboxError(`require(${JSON.stringify(name)})`) }
   }
   for (const name of ['process', 'module', 'exports', 'Buffer', 'fetch', 'global']) {
@@ -393,7 +423,7 @@ async function runProgram (o) {
     program.script.runInContext(context, { timeout: 1000 })
     main = context[mainName]
   } catch (err) {
-    return result({ error: describeError(err, files) })
+    return result({ error: describeError(err, files, run.awaits) })
   }
 
   let stopNow
@@ -431,7 +461,7 @@ async function runProgram (o) {
   }
   if (outcome.ok) return result({ ok: true, stopped: null })
   if (outcome.err) {
-    const error = describeError(outcome.err, files)
+    const error = describeError(outcome.err, files, run.awaits)
     if (outcome.err && outcome.err.name === 'ProgramStopped') error.type = 'ProgramStopped'
     return result({ error, stopped: stoppedReason })
   }

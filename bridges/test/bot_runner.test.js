@@ -119,3 +119,25 @@ test('a primitive error names the primitive the program called, not its helper',
   assert.match(r.error.message, /No block named 'oak_logs'\. Did you mean oak_log/)
   assert.match(r.error.message, /in primitive mineBlock\.js \(mineBlock\) at line \d+:/)
 })
+
+test('a rejection from host code names the awaiting line of the program and skill', async () => {
+  const bot = fakeBot()
+  bot.pathfinder.goto = () => new Promise((resolve, reject) => setTimeout(() => {
+    const err = new Error('The goal was changed before it could be completed!')
+    err.name = 'GoalChanged'
+    reject(err)
+  }, 5))
+  const skills = [{ name: 'walk', code: 'async function walk(bot) {\n  const g = 1\n  await bot.pathfinder.goto(g)\n}' }]
+  const r = await runProgram({ bot, skills, code: 'async function m(bot) {\n  while (false) await walk(bot)\n  await walk(bot)\n}', timeoutMs: 1000 })
+  assert.strictEqual(r.error.type, 'GoalChanged')
+  assert.strictEqual(r.error.line, 3)
+  assert.strictEqual(r.error.source, 'skill walk')
+  assert.match(r.error.message, /at line 3 of the program: await walk\(bot\)/)
+  assert.match(r.error.message, /in skill walk at line 3: await bot\.pathfinder\.goto\(g\)/)
+})
+
+test('instrumented awaits keep the code valid in tricky spots', async () => {
+  const r = await run('async function m(bot) {\n  for (const x of [1]) await Promise.resolve(x)\n  const v = await (await Promise.resolve(Promise.resolve(2)))\n  if (v === 2) bot.chat("ok " + (await 40 + 2))\n}')
+  assert.strictEqual(r.ok, true, r.error && r.error.message)
+  assert.deepStrictEqual(r.chat, ['ok 42'])
+})

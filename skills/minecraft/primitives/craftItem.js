@@ -9,7 +9,7 @@ async function craftItem(bot, name, count = 1) {
     const craftingTable = bot.findBlock({ matching: tableBlock.id, maxDistance: 32 });
     if (craftingTable) {
         try {
-            await bot.pathfinder.goto(new GoalLookAtBlock(craftingTable.position, bot.world));
+            await _goto(bot, new GoalLookAtBlock(craftingTable.position, bot.world));
         } catch (err) {
             bot.chat(`cannot reach the crafting table: ${err.message}`);
         }

@@ -35,7 +35,7 @@ async function killMob(bot, mobName, timeout = 300) {
     const where = entity.position.floored();
     for (let attempt = 0; attempt < 2; attempt++) {
         try {
-            await bot.pathfinder.goto(new GoalNear(where.x, where.y, where.z, 1));
+            await _goto(bot, new GoalNear(where.x, where.y, where.z, 1));
             await bot.waitForTicks(10);
             return;
         } catch (err) {

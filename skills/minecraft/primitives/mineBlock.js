@@ -12,7 +12,7 @@ async function _leaveCanopy(bot) {
         const b = bot.blockAt(new Vec3(p.x, y, p.z));
         if (b && b.boundingBox === "block" && !b.name.endsWith("_leaves") && !b.name.endsWith("_log")) {
             try {
-                await bot.pathfinder.goto(new GoalNear(p.x, y + 1, p.z, 2));
+                await _goto(bot, new GoalNear(p.x, y + 1, p.z, 2));
             } catch (err) {
                 // staying up is not a failure of mining
             }

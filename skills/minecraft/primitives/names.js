@@ -58,3 +58,15 @@ function _checkCount(count, caller) {
         throw new Error(`${caller}: count must be a positive number, got ${count}`);
     }
 }
+
+// pathfinder.goto, but a goal replaced by a plugin in the background (GoalChanged) is retried:
+// the primitive asked for this goal and still wants it.
+async function _goto(bot, goal) {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await bot.pathfinder.goto(goal);
+        } catch (err) {
+            if (attempt >= 3 || !/GoalChanged|goal was changed/.test(`${err.name} ${err.message}`)) throw err;
+        }
+    }
+}

@@ -46,7 +46,7 @@ async function placeItem(bot, name, position) {
         return;
     }
     try {
-        await bot.pathfinder.goto(new GoalPlaceBlock(position, bot.world, { range: 4 }));
+        await _goto(bot, new GoalPlaceBlock(position, bot.world, { range: 4 }));
         await bot.equip(held, "hand");
         const sneak = interactive.test(reference.name);
         if (sneak) {

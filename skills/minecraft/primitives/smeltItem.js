@@ -27,7 +27,12 @@ async function smeltItem(bot, itemName, fuelName, count = 1) {
         fail(`cannot smelt ${itemName}: need 1 more ${fuelName} as fuel`);
         return;
     }
-    await bot.pathfinder.goto(new GoalLookAtBlock(furnaceBlock.position, bot.world));
+    try {
+        await _goto(bot, new GoalLookAtBlock(furnaceBlock.position, bot.world));
+    } catch (err) {
+        fail(`cannot smelt ${itemName}: cannot reach the furnace at ${furnaceBlock.position}: ${err.message}`);
+        return;
+    }
     const furnace = await bot.openFurnace(furnaceBlock);
     let done = 0;
     try {

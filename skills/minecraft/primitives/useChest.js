@@ -16,7 +16,12 @@ async function moveToChest(bot, chestPosition) {
         bot.chat(`cannot use the chest at ${chestPosition}: there is ${block ? block.name : "nothing"} there, not a chest`);
         return null;
     }
-    await bot.pathfinder.goto(new GoalLookAtBlock(chestPosition, bot.world));
+    try {
+        await _goto(bot, new GoalLookAtBlock(chestPosition, bot.world));
+    } catch (err) {
+        bot.chat(`cannot reach the chest at ${chestPosition}: ${err.message}`);
+        return null;
+    }
     return block;
 }
 
