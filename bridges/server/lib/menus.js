@@ -557,9 +557,9 @@ function attachMenus (player, serv) {
 
   // flying-squid's own handler applies every click to player.inventory,
   // whatever window it is for; ours replaces it (found by what it calls).
-  for (const listener of player._client.listeners('window_click')) {
-    if (String(listener).includes('player.inventory.acceptClick')) player._client.removeListener('window_click', listener)
-  }
+  const builtin = player._client.listeners('window_click').filter(l => String(l).includes('player.inventory.acceptClick'))
+  for (const listener of builtin) player._client.removeListener('window_click', listener)
+  if (builtin.length !== 1) serv.warn?.(`lifelong menus: expected flying-squid's one window_click handler, found ${builtin.length}; clicks may be applied twice`)
   player._client.on('window_click', (packet) => {
     if (packet.windowId === 0) return menus.inventory.handleClick(packet)
     const menu = menus.current
