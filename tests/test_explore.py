@@ -98,6 +98,18 @@ def test_explore_errors_are_actionable(tmp_path):
     assert "NOT a language model" in out  # the planner is labelled as such
 
 
+def test_explore_says_when_the_server_port_is_taken(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 25604))
+        taken.listen()
+        result = runner.invoke(app, ["explore", "--llm", "planner", "--iterations", "1", "--port", "25604",
+                                     "--run-dir", str(tmp_path / "r"), "--library", str(tmp_path / "lib")])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "port 25604 is already in use" in out and "another --port" in out
+
+
 # ---- end to end on the embedded world ------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from lifelong.cli.common import (
     ModelOption,
     console,
     err_console,
+    fail,
     settings_with_llm,
     user_errors,
 )
@@ -210,6 +211,13 @@ def explore(
     try:
         _explore(settings, label, iterations, curriculum, seed, run_dir, resume, viewer, viewer_port,
                  library, rounds, world, port, server, difficulty, program_timeout, backend)
+    except RuntimeError as exc:
+        from lifelong.minecraft.env import EnvError
+        from lifelong.minecraft.server import ServerError
+
+        if isinstance(exc, (EnvError, ServerError)):  # no Node, port taken, bot not an operator, ...
+            fail(str(exc))
+        raise
     finally:
         if planner_server is not None:
             planner_server.close()
