@@ -150,12 +150,14 @@ test('2x2 crafting: the result follows the grid, taking it consumes one of each'
   click(player, 0, 36, 0, 0)
   sent.length = 0
   click(player, 0, 1, 1, 0)
-  assert.ok(sent.some(p => p.name === 'set_slot' && p.slot === 0), 'slot 0 is sent after every grid click')
+  assert.equal(sent.filter(p => p.name === 'set_slot' && p.slot === 0).length, 1, 'slot 0 is sent once after every grid click')
   assert.equal(show(player.inventory.slots[0]), 'oak_buttonx1', 'one plank alone is a button (vanilla)')
   click(player, 0, 3, 1, 0)
   assert.equal(show(player.inventory.slots[0]), 'stickx4')
   click(player, 0, 36, 0, 0) // put the other planks back
+  sent.length = 0
   click(player, 0, 0, 0, 0) // take the sticks
+  assert.equal(sent.filter(p => p.name === 'set_slot' && p.slot === 0).length, 1, 'and once after taking the result')
   assert.equal(show(menus.carried), 'stickx4')
   assert.equal(player.inventory.slots[1], null)
   assert.equal(player.inventory.slots[3], null)

@@ -468,7 +468,13 @@ class InventoryMenu extends Menu {
   }
 
   getContainer (i) { return this.player.inventory.slots[i] ?? null }
-  setContainer (i, item) { this.player.inventory.updateSlot(i, item) }
+  setContainer (i, item) {
+    if (i !== 0) return this.player.inventory.updateSlot(i, item)
+    // the result slot changes silently: the crafter sends its final value
+    // once per click (through updateSlot every intermediate would be sent)
+    if (item) item.slot = 0
+    this.player.inventory.slots[0] = item
+  }
   isResultSlot (i) { return i === 0 }
   mayPlace (i, item) {
     if (i === 0) return false

@@ -38,11 +38,9 @@ function createCrafter (book, width, tools) {
       const touched = (click.slot >= 0 && click.slot <= cells) || click.mode === QUICK_CRAFT ||
         click.mode === PICKUP_ALL || (click.mode === QUICK_MOVE && menu.id !== 0)
       if (!touched && equal(result, menu.get(0))) return
-      menu.set(0, result) // window 0: flying-squid's inventory plugin sends it
-      if (menu.id !== 0) {
-        if (announce) menu.sendSlot(0)
-        else menu.remote[0] = undefined
-      }
+      menu.set(0, result)
+      if (announce) menu.sendSlot(0)
+      else menu.remote[0] = undefined // a full resync follows
     },
     /** Uses up one item per grid slot after the result was taken. */
     onTake (menu, taken) {
@@ -53,7 +51,6 @@ function createCrafter (book, width, tools) {
         const left = book.remainderFor(item.type)
         if (left !== null) menu.giveToPlayer(new Item(left, 1))
       }
-      menu.set(0, compute(menu))
     },
     /** Shift-click on the result: one craft straight into slots [start, end), if it all fits. */
     quickCraft (menu, start, end) {
@@ -61,6 +58,7 @@ function createCrafter (book, width, tools) {
       if (!result || !menu.fits(result, start, end)) return false
       if (!menu.moveItemStackTo(0, start, end, true)) return false
       this.onTake(menu, result)
+      menu.set(0, compute(menu)) // the shift-click loop crafts again while this matches
       return true
     }
   }
