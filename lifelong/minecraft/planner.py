@@ -50,10 +50,11 @@ GOALS = (
     "glass", "iron_helmet", "diamond_pickaxe", "diamond_sword",
 )
 DIRECTIONS = ((1, 0, 1), (-1, 0, 1), (1, 0, -1), (-1, 0, -1), (1, 0, 0), (0, 0, 1), (-1, 0, 0), (0, 0, -1))
-# Where to put a crafting table or furnace, nearest first: around the bot, then a level up or down
-# (a bot that dug down stands in a hole where the ring at its feet is all rock).
+# Where to put a crafting table or furnace, nearest first: around the bot, then a level down, then up
+# (a bot that dug down stands in a hole where the ring at its feet is all rock). Up comes last: to
+# reach a table above it the pathfinder builds steps out of the inventory, eating ingredients.
 SPOTS = sorted(([x, y, z] for y in (0, 1, -1) for x in range(-2, 3) for z in range(-2, 3)
-                if (x, z) != (0, 0)), key=lambda p: (abs(p[1]), abs(p[0]) + abs(p[2]), p))
+                if (x, z) != (0, 0)), key=lambda p: ((0, -1, 1).index(p[1]), abs(p[0]) + abs(p[2]), p))
 WOODEN_VARIANT = re.compile(r"^(oak|spruce|birch|jungle|acacia|dark_oak|mangrove|cherry|bamboo|crimson|warped|pale_oak)_")
 DEEP_ORES = ("diamond", "redstone", "lapis", "gold", "emerald")
 LOG_RE = re.compile(r"^(?!stripped_)\w+_log$")
