@@ -4,6 +4,7 @@ runs on a fresh embedded world, end to end through the real CLI."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,8 +68,10 @@ async function craftWoodenPickaxe(bot) {
 
 
 def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    # No colours: JSPyBridge sets FORCE_COLOR in this process, and rich would obey it.
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"} | {"NO_COLOR": "1", "TERM": "dumb"}
     return subprocess.run([*LIFELONG, "run-program", *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+                          check=False, env=env)
 
 
 def test_voyager_style_skill_file_with_library_skills(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ def run_program(
             env.reset(seed=seed, inventory=inventory, mode="hard" if (give or embedded) else "soft")
             if viewer:
                 url = env.start_viewer(viewer_port)
-                (console.print if not json_out else _stderr)(f"viewer: {url}")
+                (console.print if not json_out else _stderr)(f"viewer: {url}", highlight=False)
             obs = env.step(code, skills)
             if json_out:
                 print_json({"ok": obs.get("ok"), "error": obs.get("error"), "inventory": obs.get("inventory"),
@@ -151,10 +151,10 @@ def run_program(
         raise typer.Exit(1)
 
 
-def _stderr(text: str) -> None:
+def _stderr(text: str, **kw: Any) -> None:
     from lifelong.cli.common import err_console
 
-    err_console.print(text)
+    err_console.print(text, **kw)
 
 
 def _linger(seconds: float, quiet: bool) -> None:
