@@ -218,8 +218,16 @@ class _Bridge:
     def start(self, primitives_dir: Path) -> Any:
         # Node warnings go to the bridge's stderr, which JSPyBridge echoes to our stdout.
         os.environ.setdefault("NODE_NO_WARNINGS", "1")
+        # Importing javascript sets FORCE_COLOR process-wide (rich then colours every later
+        # subprocess's output, even piped); put it back as it was.
+        force_color = os.environ.get("FORCE_COLOR")
         import javascript
         from javascript import config
+
+        if force_color is None:
+            os.environ.pop("FORCE_COLOR", None)
+        else:
+            os.environ["FORCE_COLOR"] = force_color
 
         if not self.alive() and config.event_loop is not None:
             # JSPyBridge has no restart: drop the dead loop so init() spawns a fresh Node.
