@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.stamp
 PYTEST_ARGS ?=
 ITERATIONS ?= 40
 
-.PHONY: setup explore test test-fast bench lint clean
+.PHONY: setup explore test test-fast test-long bench lint clean
 
 setup: $(STAMP) bridges/node_modules/.stamp
 
@@ -33,7 +33,11 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not long" $(PYTEST_ARGS)
+
+# The 40-iteration exploration acceptance run (~20 min); CI runs it after `make test`.
+test-long: setup
+	$(BIN)/python -m pytest -m long $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/library_bench.py --n 10000

@@ -127,6 +127,7 @@ def _steps(run: Path) -> list[dict]:
             if line.strip().startswith("{") and '"step"' in line]
 
 
+@pytest.mark.long
 @pytest.mark.slow
 @pytest.mark.minecraft
 @pytest.mark.timeout(2400)
