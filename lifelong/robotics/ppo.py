@@ -10,8 +10,9 @@ Measured here (1 torch thread each, 2 cores shared with other jobs at load 2.5-7
 deterministic return over 5 seeded episodes; SB3 returns are reproducible per seed):
 HalfCheetah-v5, 1M steps, this default (32 envs x 64 steps, 16 minibatches x 10 epochs = 160
 gradient steps per 2048 samples; SB3 does 320): return 1709 vs SB3 1670 (seed 0), 4356 vs 3048
-(seed 1); in one benchmark run side by side with SB3: 3.1k vs 0.95k steps/s (ratio 3.3). With 4 minibatches (40 gradient
-steps) it ran 3.8k vs SB3 0.91k steps/s side by side (ratio 4.2) but learned less: 1593 and 1530.
+(seed 1); in one benchmark run side by side with SB3: 3.1k vs 0.95k steps/s (ratio 3.3).
+With 4 minibatches (40 gradient steps) it ran 3.8k vs SB3 0.91k steps/s side by side (ratio 4.2)
+but learned less: 1593 and 1530.
 Hopper-v5, 200k steps: 730 (16 minibatches) / 348 (4) vs SB3 2760 - Hopper still needs more
 gradient steps per sample than this default gives. The update is compute-bound: steps/s falls
 roughly in proportion to gradient steps per sample.
