@@ -132,8 +132,9 @@ async function smelt (bot, furnaceBlock, input, fuel, n) {
 }
 
 async function killAndLoot (bot, mobName, lootName) {
-  const mob = await waitFor(() => bot.nearestEntity(e => e.name === mobName && e.position.distanceTo(bot.entity.position) < 64), 60000, 500)
-  if (!mob) throw new Error(`no ${mobName} within 64 blocks after 60 s`)
+  // any the bot can see (view distance): it may be down a mine, far below the grass animals spawn on
+  const mob = await waitFor(() => bot.nearestEntity(e => e.name === mobName), 90000, 500)
+  if (!mob) throw new Error(`no ${mobName} in sight after 90 s`)
   const dead = new Promise(resolve => bot.on('entityDead', e => { if (e === mob) resolve(e.position.clone()) }))
   await withTimeout(new Promise(resolve => { bot.once('stoppedAttacking', resolve); bot.pvp.attack(mob) }), 90000, `killing a ${mobName}`)
   const where = await withTimeout(dead, 2000, `${mobName} death`)
