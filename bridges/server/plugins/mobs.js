@@ -239,12 +239,7 @@ module.exports.server = function (serv) {
     for (const player of serv.players) {
       if (player.health <= 0 || !player.world) continue
       const near = [...serv.mobs].filter(m => m.world === player.world && m.position.distanceTo(player.position) < 64)
-      const passive = near.filter(m => !m.hostile)
-      if (passive.length < PASSIVE_PER_PLAYER) {
-        // the rarest species nearby, so the cap never fills with one kind and every animal stays findable
-        const rarest = PASSIVE.map(n => [n, passive.filter(m => m.name === n).length]).sort((a, b) => a[1] - b[1])[0][0]
-        await spawnNear(player, [rarest], randInt(2, 4), 12, 40)
-      }
+      if (near.filter(m => !m.hostile).length < PASSIVE_PER_PLAYER) await spawnNear(player, PASSIVE, randInt(2, 4), 12, 40)
       if (serv.difficulty >= 1 && isNight(serv.time) && near.filter(m => m.hostile).length < HOSTILE_PER_PLAYER) {
         await spawnNear(player, HOSTILE, 1, 24, 40) // vanilla: never closer than 24 blocks
       }
