@@ -24,22 +24,42 @@ async function killMob(bot, mobName, timeout = 300) {
         .sort((a, b) => (b.name.endsWith("sword") ? 1 : 0) - (a.name.endsWith("sword") ? 1 : 0))[0];
     if (weapon) await bot.equip(weapon, "hand");
     bot.pvp.attack(entity);
+    // After the kill, pvp calls pathfinder.stop() and waits for path_stop before emitting
+    // stoppedAttacking. stop() only sets a flag that an idle pathfinder keeps until the next
+    // goal, which it would then cancel: so the walk to the drops first flushes it (setGoal(null)).
+    const pvpDone = new Promise((resolve) => {
+        const timer = setTimeout(resolve, 6000);
+        bot.once("stoppedAttacking", () => { clearTimeout(timer); resolve(); });
+    });
     const killed = await waitForMobRemoved(bot, entity, timeout);
     if (!killed) {
         _killMobFailCount++;
         return;
     }
     bot.save(`${mobName}_killed`);
-    // pvp stops its own movement a few ticks after the kill; start walking after that.
-    await bot.waitForTicks(5);
-    const where = entity.position.floored();
-    for (let attempt = 0; attempt < 2; attempt++) {
+    await bot.waitForTicks(1);
+    bot.pathfinder.setGoal(null);
+    await pvpDone;
+    await _collectDrops(bot, entity.position.clone(), mobName);
+}
+
+// Drops pop out of the mob with a random sideways push and may land 2 blocks from where it
+// died, beyond pickup reach of a bot that merely walks "near" the spot: walk onto each item.
+async function _collectDrops(bot, where, mobName, radius = 6) {
+    await bot.waitForTicks(10); // let the items land
+    const skipped = new Set();
+    for (let visits = 0; visits < 8; visits++) {
+        const drop = bot.nearestEntity(
+            (e) => e.name === "item" && !skipped.has(e.id) && e.position.distanceTo(where) <= radius
+        );
+        if (!drop) return;
+        const at = drop.position.floored();
         try {
-            await _goto(bot, new GoalNear(where.x, where.y, where.z, 1));
-            await bot.waitForTicks(10);
-            return;
+            await _goto(bot, new GoalNear(at.x, at.y, at.z, 0));
+            await bot.waitForTicks(4);
         } catch (err) {
-            if (attempt === 1) bot.chat(`killed ${mobName} but could not reach its drops: ${err.message}`);
+            bot.chat(`killed ${mobName} but could not reach its drops: ${err.message}`);
         }
+        if (bot.entities[drop.id]) skipped.add(drop.id);
     }
 }
