@@ -273,7 +273,7 @@ def train(card: TaskCard, reward_fn: RewardFn, steps: int | None = None, seed: i
     rng = np.random.default_rng(seed)
     sim = make_sim(card, cfg.num_envs, seed=seed, nthread=threads)
     policy = Policy(sim.obs_dim, sim.action_dim, cfg.hidden, cfg.init_log_std, task=card.name)
-    opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr, eps=1e-5)
+    opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr, eps=1e-5, fused=True)  # one kernel, not 14
     writer = _writer(log_dir)
     tracker = EpisodeTracker(card, cfg.num_envs, sim.dt)
     obs_rms, ret_rms = RunningMeanStd((sim.obs_dim,)), RunningMeanStd()
@@ -355,26 +355,31 @@ def _update(policy: Policy, opt: torch.optim.Optimizer, cfg: PPOConfig, obs, act
     mb = max(1, size // cfg.minibatches)
     stats: dict[str, float] = {}
     for _ in range(cfg.epochs):
+        # One shuffle per epoch, then minibatches are views: a gather per tensor per minibatch
+        # costs ~12 us each, which adds up at 16 minibatches x 10 epochs.
         perm = torch.from_numpy(rng.permutation(size))
+        e_obs, e_act, e_logp, e_adv, e_ret, e_val = (
+            t[perm] for t in (b_obs, b_act, b_logp, b_adv, b_ret, b_val))
         for s in range(0, size - mb + 1, mb):
-            idx = perm[s : s + mb]
-            mean = policy.actor(b_obs[idx])
-            new_logp = _log_prob(b_act[idx], mean, policy.log_std)
-            ratio = (new_logp - b_logp[idx]).exp()
-            a = b_adv[idx]
+            mb_obs, mb_logp, mb_val, mb_ret = e_obs[s:s + mb], e_logp[s:s + mb], e_val[s:s + mb], e_ret[s:s + mb]
+            mean = policy.actor(mb_obs)
+            new_logp = _log_prob(e_act[s:s + mb], mean, policy.log_std)
+            log_ratio = new_logp - mb_logp
+            ratio = log_ratio.exp()
+            a = e_adv[s:s + mb]
             a = (a - a.mean()) / (a.std() + 1e-8)
             pg_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-            v = policy.critic(b_obs[idx])[:, 0]
-            v_clipped = b_val[idx] + (v - b_val[idx]).clamp(-cfg.clip_coef, cfg.clip_coef)
-            v_loss = 0.5 * torch.max((v - b_ret[idx]) ** 2, (v_clipped - b_ret[idx]) ** 2).mean()
+            v = policy.critic(mb_obs)[:, 0]
+            v_clipped = mb_val + (v - mb_val).clamp(-cfg.clip_coef, cfg.clip_coef)
+            v_loss = 0.5 * torch.max((v - mb_ret) ** 2, (v_clipped - mb_ret) ** 2).mean()
             entropy = (policy.log_std + 0.5 * math.log(2 * math.pi * math.e)).sum()
             loss = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * entropy
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
+            nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm, foreach=True)
             opt.step()
-            with torch.no_grad():
-                approx_kl = ((ratio - 1) - (new_logp - b_logp[idx])).mean().item()
+        with torch.no_grad():  # of the epoch's last minibatch: all that target_kl and the log use
+            approx_kl = ((ratio - 1) - log_ratio).mean().item()
         stats = {"policy_loss": pg_loss.item(), "value_loss": v_loss.item(),
                  "entropy": entropy.item(), "approx_kl": approx_kl}
         if cfg.target_kl is not None and approx_kl > cfg.target_kl:
