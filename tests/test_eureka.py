@@ -74,7 +74,7 @@ def reply(code: str) -> str:
 PPO = {"num_envs": 16, "num_steps": 32, "epochs": 10, "minibatches": 4, "lr": 3e-4,
        "anneal_lr": True, "gamma": 0.99, "gae_lambda": 0.95, "clip_coef": 0.2, "ent_coef": 0.0,
        "vf_coef": 0.5, "max_grad_norm": 0.5, "hidden": [64, 64], "init_log_std": 0.0,
-       "norm_obs": True, "norm_reward": True, "target_kl": None}
+       "norm_obs": True, "norm_reward": True, "target_kl": None, "desired_kl": None}
 
 
 def write_card(folder: Path, name: str = "PendulumQuick") -> Path:

@@ -3,19 +3,24 @@
 Why our own loop and not stable-baselines3: SB3 PPO runs 0.9-1.8k env-steps/s here, ~80% of it in
 gradient updates on 64-sample minibatches. This trainer steps many envs at once with
 ``mujoco.batch`` (lifelong.robotics.sim), computes GAE vectorised over envs, and updates on a few
-large minibatches, with observation and return normalisation to keep learning per env step close
-(benchmarks/ppo_bench.py measures both against SB3 in the same run).
+large minibatches (benchmarks/ppo_bench.py measures both against SB3 in the same run).
 
-Measured here (1 torch thread each, 2 cores shared with other jobs at load 2.5-7, so +-30%;
-deterministic return over 5 seeded episodes; SB3 returns are reproducible per seed):
-HalfCheetah-v5, 1M steps, this default (32 envs x 64 steps, 16 minibatches x 10 epochs = 160
-gradient steps per 2048 samples; SB3 does 320): return 1709 vs SB3 1670 (seed 0), 4356 vs 3048
-(seed 1); in one benchmark run side by side with SB3: 3.1k vs 0.95k steps/s (ratio 3.3).
-With 4 minibatches (40 gradient steps) it ran 3.8k vs SB3 0.91k steps/s side by side (ratio 4.2)
-but learned less: 1593 and 1530.
-Hopper-v5, 200k steps: 730 (16 minibatches) / 348 (4) vs SB3 2760 - Hopper still needs more
-gradient steps per sample than this default gives. The update is compute-bound: steps/s falls
-roughly in proportion to gradient steps per sample.
+Why these defaults (64 envs x 64 steps, 4 minibatches of 1024, 5 epochs, lr 1e-3 adapted to a
+KL of 0.01 per step as rsl_rl does): on one CPU thread a gradient step costs ~2 ms of fixed
+overhead plus ~3 us per sample, so per sample a 1024 minibatch is ~4x cheaper than a 128 one
+(measured: 15, 7.9, 4.1, 3.0 us/sample at 128, 512, 1024, 4096). Few large steps learn less per
+env step at SB3's fixed 3e-4; the adaptive lr wins that back. HalfCheetah-v5, 1M steps,
+deterministic return over 5 seeded episodes, 1 thread, seeds 0-3:
+  this default                           5013 1687 1658 4088 (mean 3111)  ~11-14k steps/s
+  same, 10 epochs                        4134 1590 2553 3220 (mean 2874)  ~9-10k steps/s
+  10 epochs, fixed lr 1e-3 (annealed)    1691 1844 3773 1848 (mean 2289)
+  10 epochs, fixed lr 3e-4 (annealed)    1377 1254 (seeds 0-1)
+  old default: 32x64, 16 minibatches     1709 4356 (seeds 0-1)             ~3.1k steps/s
+  SB3 default PPO                        1670 3048 (seeds 0-1)             ~0.95k steps/s
+A step costs ~36 us of HalfCheetah physics, ~20 us of updates and ~20 us of the rest.
+Hopper's physics alone runs ~9k env-steps/s per thread (contacts, 4 substeps of 2 ms), so
+Hopper cannot reach 10x SB3 on one core; its card keeps SB3-sized minibatches for return.
+The update is compute-bound: steps/s falls roughly in proportion to gradient steps per sample.
 
 What Eureka needs from training is kept in ``TrainResult.history``: per update, the mean of every
 reward component over the rollout, the success metric F of the episodes that ended, and their
@@ -49,11 +54,11 @@ from lifelong.robotics.tasks import TaskCard, make_sim
 class PPOConfig:
     """Hyper-parameters. Task cards may override any of them (``ppo:`` in the YAML)."""
 
-    num_envs: int = 32
+    num_envs: int = 64
     num_steps: int = 64            # rollout length per env; batch = num_envs * num_steps
-    epochs: int = 10
-    minibatches: int = 16         # 160 gradient steps per 2048 samples: see the module docstring
-    lr: float = 3e-4
+    epochs: int = 5
+    minibatches: int = 4          # 20 gradient steps per 4096 samples: see the module docstring
+    lr: float = 1e-3              # the starting lr; desired_kl adapts it
     anneal_lr: bool = True
     gamma: float = 0.99
     gae_lambda: float = 0.95
@@ -66,6 +71,7 @@ class PPOConfig:
     norm_obs: bool = True
     norm_reward: bool = True
     target_kl: float | None = None
+    desired_kl: float | None = 0.01  # rsl_rl's adaptive lr (replaces annealing; None: anneal)
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any] | None = None) -> PPOConfig:
@@ -288,7 +294,7 @@ def train(card: TaskCard, reward_fn: RewardFn, steps: int | None = None, seed: i
     history: list[dict[str, Any]] = []
     start, env_steps = time.perf_counter(), 0
     for update in range(updates):
-        if cfg.anneal_lr:
+        if cfg.anneal_lr and cfg.desired_kl is None:
             opt.param_groups[0]["lr"] = cfg.lr * (1.0 - update / updates)
         comp_sums: dict[str, float] = {}
         episodes: list[tuple[float, float, int]] = []
@@ -378,6 +384,8 @@ def _update(policy: Policy, opt: torch.optim.Optimizer, cfg: PPOConfig, obs, act
             loss.backward()
             nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm, foreach=True)
             opt.step()
+            if cfg.desired_kl is not None:
+                _adapt_lr(opt, cfg.desired_kl, ((ratio - 1) - log_ratio).mean().item())
         with torch.no_grad():  # of the epoch's last minibatch: all that target_kl and the log use
             approx_kl = ((ratio - 1) - log_ratio).mean().item()
         stats = {"policy_loss": pg_loss.item(), "value_loss": v_loss.item(),
@@ -385,6 +393,20 @@ def _update(policy: Policy, opt: torch.optim.Optimizer, cfg: PPOConfig, obs, act
         if cfg.target_kl is not None and approx_kl > cfg.target_kl:
             break
     return stats
+
+
+def _adapt_lr(opt: torch.optim.Optimizer, desired_kl: float, kl: float) -> None:
+    """rsl_rl's schedule: a step that moved the policy too far shrinks the lr, a timid one grows it.
+
+    Why: with a few large minibatches (cheap per sample on a CPU) a fixed 3e-4 learns too slowly,
+    and a fixed larger lr is unstable late in training; holding the KL per step near a target
+    picks the lr that the current batch tolerates.
+    """
+    group = opt.param_groups[0]
+    if kl > 2.0 * desired_kl:
+        group["lr"] = max(1e-5, group["lr"] / 1.5)
+    elif 0.0 < kl < desired_kl / 2.0:
+        group["lr"] = min(1e-2, group["lr"] * 1.5)
 
 
 def _record(env_steps: int, start: float, comp_sums: dict, batch: int, rewards: np.ndarray,
