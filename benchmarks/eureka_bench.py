@@ -14,6 +14,7 @@ because the 2 cores are often shared.
 Measured here (2 cores shared with other agents' jobs, 2026-11-23), K=8, InvertedPendulum:
   card budget 100k steps/candidate, load avg 6.8-8.7: iteration 249 s, peer 30.8 s (speedup 0.99)
   card budget 30k steps/candidate,  load avg 3.9-5.1: iteration 126 s, peer 17.5 s (speedup 1.12)
+  card budget 30k steps/candidate,  idle (load 0.9-1.4): iteration 51.3 s, peer 10.3 s (speedup 1.61)
 On an idle machine a 30k-step PPO run takes ~5 s (~6k env-steps/s on one thread), so the
 iteration is CPU-bound: K x 5 s / 2 workers + ~3 s of worker start-up.
 """
