@@ -35,7 +35,7 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not long" $(PYTEST_ARGS)
 
-# The 40-iteration exploration acceptance run (~20 min); CI runs it after `make test`.
+# The 40-iteration exploration acceptance run (20-35 min); CI runs it before `make test`.
 test-long: setup
 	$(BIN)/python -m pytest -m long $(PYTEST_ARGS)
 
