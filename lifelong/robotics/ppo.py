@@ -384,10 +384,10 @@ def _update(policy: Policy, opt: torch.optim.Optimizer, cfg: PPOConfig, obs, act
             loss.backward()
             nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm, foreach=True)
             opt.step()
+            with torch.no_grad():
+                approx_kl = ((ratio - 1) - log_ratio).mean().item()
             if cfg.desired_kl is not None:
-                _adapt_lr(opt, cfg.desired_kl, ((ratio - 1) - log_ratio).mean().item())
-        with torch.no_grad():  # of the epoch's last minibatch: all that target_kl and the log use
-            approx_kl = ((ratio - 1) - log_ratio).mean().item()
+                _adapt_lr(opt, cfg.desired_kl, approx_kl)
         stats = {"policy_loss": pg_loss.item(), "value_loss": v_loss.item(),
                  "entropy": entropy.item(), "approx_kl": approx_kl}
         if cfg.target_kl is not None and approx_kl > cfg.target_kl:

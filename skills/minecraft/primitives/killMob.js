@@ -45,6 +45,7 @@ async function killMob(bot, mobName, timeout = 300) {
 
 // Drops pop out of the mob with a random sideways push and may land 2 blocks from where it
 // died, beyond pickup reach of a bot that merely walks "near" the spot: walk onto each item.
+// Not bot.collectBlock.collect(item): it waits for the pickup with no time limit.
 async function _collectDrops(bot, where, mobName, radius = 6) {
     await bot.waitForTicks(10); // let the items land
     const skipped = new Set();
