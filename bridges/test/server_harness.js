@@ -69,8 +69,10 @@ async function waitFor (fn, ms = 10000, step = 100) {
   return null
 }
 
-function count (bot, name) {
-  return bot.inventory.items().filter(i => i.name === name).reduce((n, i) => n + i.count, 0)
+/** How many items the bot holds that are named `pred` (a string) or pass `pred` (a function). */
+function count (bot, pred) {
+  const match = typeof pred === 'string' ? i => i.name === pred : pred
+  return bot.inventory.items().filter(match).reduce((n, i) => n + i.count, 0)
 }
 
 async function quit (bot) {

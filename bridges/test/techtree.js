@@ -10,12 +10,7 @@
 
 const { Vec3 } = require('vec3')
 
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
-function count (bot, pred) {
-  const match = typeof pred === 'string' ? i => i.name === pred : pred
-  return bot.inventory.items().filter(match).reduce((n, i) => n + i.count, 0)
-}
+const { sleep, waitFor, count } = require('./server_harness')
 
 function inventory (bot) {
   const out = {}
@@ -107,16 +102,6 @@ async function place (bot, itemName) {
   throw new Error(`found no spot to place ${itemName} around ${bot.entity.position.floored()}`)
 }
 
-async function waitFor (fn, ms, step = 100) {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    const v = await fn()
-    if (v) return v
-    await sleep(step)
-  }
-  return null
-}
-
 async function smelt (bot, furnaceBlock, input, fuel, n) {
   const reg = bot.registry.itemsByName
   const furnace = await withTimeout(bot.openFurnace(furnaceBlock), 10000, 'opening the furnace')
@@ -131,10 +116,38 @@ async function smelt (bot, furnaceBlock, input, fuel, n) {
   }
 }
 
+/**
+ * The nearest `mobName` the bot can see (view distance), walking to look for one as a player
+ * would. Animals spawn in herds of one kind up to a cap per area, so the animals around the bot
+ * may all be pigs and sheep: waiting alone can wait forever; a walk of 40+ blocks finds others
+ * and lets new herds spawn.
+ */
+async function findMob (bot, mobName, ms = 180000) {
+  const { goals } = require('mineflayer-pathfinder')
+  const seen = () => bot.nearestEntity(e => e.name === mobName)
+  const end = Date.now() + ms
+  for (let leg = 0; Date.now() < end; leg++) {
+    const mob = await waitFor(seen, Math.min(10000, end - Date.now()), 500)
+    if (mob) return mob
+    const a = leg * Math.PI / 2 // a square spiral keeps the search near the base
+    const p = bot.entity.position
+    const goal = new goals.GoalXZ(Math.floor(p.x + 40 * Math.cos(a)), Math.floor(p.z + 40 * Math.sin(a)))
+    await withTimeout(bot.pathfinder.goto(goal), Math.min(40000, Math.max(1, end - Date.now())), `walking to look for a ${mobName}`)
+      .catch(() => bot.pathfinder.stop())
+  }
+  return seen()
+}
+
+/** Walk back to a placed block (the crafting table) from wherever the last step ended. */
+async function backTo (bot, block) {
+  const { goals } = require('mineflayer-pathfinder')
+  const { x, y, z } = block.position
+  await withTimeout(bot.pathfinder.goto(new goals.GoalNear(x, y, z, 2)), 120000, `walking back to the ${block.name}`)
+}
+
 async function killAndLoot (bot, mobName, lootName) {
-  // any the bot can see (view distance): it may be down a mine, far below the grass animals spawn on
-  const mob = await waitFor(() => bot.nearestEntity(e => e.name === mobName), 90000, 500)
-  if (!mob) throw new Error(`no ${mobName} in sight after 90 s`)
+  const mob = await findMob(bot, mobName)
+  if (!mob) throw new Error(`no ${mobName} found within 180 s of walking around`)
   const dead = new Promise(resolve => bot.on('entityDead', e => { if (e === mob) resolve(e.position.clone()) }))
   await withTimeout(new Promise(resolve => { bot.once('stoppedAttacking', resolve); bot.pvp.attack(mob) }), 90000, `killing a ${mobName}`)
   const where = await withTimeout(dead, 2000, `${mobName} death`)
@@ -207,13 +220,13 @@ async function play (bot, log = () => {}) {
     await smelt(bot, furnace, 'raw_iron', 'coal', 3)
     if (count(bot, 'iron_ingot') < 3) throw new Error('no iron ingots')
     done('3 iron ingots smelted')
-    await bot.pathfinder.goto(new (require('mineflayer-pathfinder').goals.GoalNear)(table.position.x, table.position.y, table.position.z, 2))
+    await backTo(bot, table)
     await craft(bot, 'stick', 1)
     await craft(bot, 'iron_pickaxe', 1, table)
     done('iron pickaxe')
     await killAndLoot(bot, 'cow', 'beef')
     done('cow killed, beef picked up')
-    await bot.pathfinder.goto(new (require('mineflayer-pathfinder').goals.GoalNear)(table.position.x, table.position.y, table.position.z, 2))
+    await backTo(bot, table)
     await craft(bot, 'chest', 1, table)
     const chest = await place(bot, 'chest')
     // Round-trip whatever the bot has most of (besides tools), so no extra mining is needed.
@@ -234,4 +247,4 @@ async function playJson (bot) {
   return JSON.stringify(await play(bot))
 }
 
-module.exports = { play, playJson, mine, craft, place, smelt, killAndLoot, chestRoundTrip, inventory }
+module.exports = { play, playJson, mine, craft, place, smelt, killAndLoot, chestRoundTrip, inventory, findMob }
