@@ -12,11 +12,14 @@ app = typer.Typer(
 )
 
 # --- command registration: one line per command group (keep this block sorted) ---
-from lifelong.cli import explore, report  # noqa: E402
-from lifelong.cli import robot  # noqa: E402
-from lifelong.cli import run_program  # noqa: E402
-from lifelong.cli import server  # noqa: E402
-from lifelong.cli import skills  # noqa: E402
+from lifelong.cli import (
+    explore,
+    report,
+    robot,
+    run_program,
+    server,
+    skills,
+)
 
 app.command("explore")(explore.explore)
 app.command("report")(report.report)
