@@ -11,32 +11,11 @@ import pytest
 
 from lifelong.minecraft.env import PRIMITIVES_DIR, MinecraftEnv
 from lifelong.minecraft.server import EmbeddedServer
+from js_snippets import FREE_SPOT
 
 PORT = 25593
 VOYAGER_PRIMITIVES = ["mineBlock", "craftItem", "smeltItem", "placeItem", "killMob", "exploreUntil",
                       "getItemFromChest", "depositItemIntoChest", "checkItemInsideChest"]
-
-# An empty spot with air above and a solid block below, next to the bot.
-FREE_SPOT = """
-function freeSpot(bot) {
-  const p = bot.entity.position.floored();
-  for (let r = 1; r <= 3; r++) {
-    for (let dx = -r; dx <= r; dx++) {
-      for (let dz = -r; dz <= r; dz++) {
-        for (const dy of [0, 1, -1]) {
-          if (dx === 0 && dz === 0) continue;  // that is where the bot stands
-          const q = p.offset(dx, dy, dz);
-          const here = bot.blockAt(q), above = bot.blockAt(q.offset(0, 1, 0)), below = bot.blockAt(q.offset(0, -1, 0));
-          // not on top of a table/furnace/chest: clicking those opens them instead of placing
-          if (here && here.name === "air" && above && above.name === "air" && below && below.boundingBox === "block" &&
-              !/table|furnace|chest/.test(below.name)) return q;
-        }
-      }
-    }
-  }
-  throw new Error("no free spot near the bot");
-}
-"""
 
 
 def test_every_voyager_primitive_is_defined_with_its_signature_and_documented() -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from js_snippets import FREE_SPOT
 
 from lifelong.library import SkillLibrary
 
@@ -35,31 +36,11 @@ CRAFT_STICKS = """async function craftSticks(bot) {
 }
 """
 
-PROGRAM = """// Calls a library skill (craftSticks, which calls craftOakPlanks) and primitives.
-function findFreeSpot(bot) {
-  const p = bot.entity.position.floored();
-  for (let r = 1; r <= 3; r++) {
-    for (let dx = -r; dx <= r; dx++) {
-      for (let dz = -r; dz <= r; dz++) {
-        for (const dy of [0, 1, -1]) {
-          if (dx === 0 && dz === 0) continue;  // that is where the bot stands
-          const q = p.offset(dx, dy, dz);
-          const here = bot.blockAt(q);
-          const above = bot.blockAt(q.offset(0, 1, 0));
-          const below = bot.blockAt(q.offset(0, -1, 0));
-          if (here && here.name === "air" && above && above.name === "air" &&
-              below && below.boundingBox === "block" && !/table|furnace|chest/.test(below.name)) return q;
-        }
-      }
-    }
-  }
-  return null;
-}
-
+PROGRAM = "// Calls a library skill (craftSticks, which calls craftOakPlanks) and primitives.\n" + FREE_SPOT + """
 async function craftWoodenPickaxe(bot) {
   await craftSticks(bot);
   await craftItem(bot, "crafting_table", 1);
-  const spot = findFreeSpot(bot);
+  const spot = freeSpot(bot);
   await placeItem(bot, "crafting_table", spot);
   await craftItem(bot, "wooden_pickaxe", 1);
   await craftItem(bot, "iron_pickaxe", 1);
