@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from lifelong.cli import app
@@ -86,6 +87,17 @@ def test_reward_errors_propagate_to_the_caller():
 
     with pytest.raises(KeyError, match="no_such_field"):
         ppo.train(card, broken, steps=64, config=ppo.PPOConfig(num_envs=2, num_steps=4))
+
+
+def test_thread_count_does_not_change_learning_and_is_restored():
+    """The rollout runs torch on one thread and the update on ``threads``: same numbers either way."""
+    card = load_card("HalfCheetah")
+    cfg = ppo.PPOConfig(num_envs=4, num_steps=16, minibatches=2, epochs=2)
+    one = ppo.train(card, card.reward_fn("human"), steps=128, seed=3, threads=1, config=cfg)
+    two = ppo.train(card, card.reward_fn("human"), steps=128, seed=3, threads=2, config=cfg)
+    assert torch.get_num_threads() == 2
+    for a, b in zip(one.policy.parameters(), two.policy.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_gae_matches_a_scalar_reference():
