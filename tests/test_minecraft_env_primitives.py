@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from js_snippets import FREE_SPOT
 
 from lifelong.minecraft.env import PRIMITIVES_DIR, MinecraftEnv
 from lifelong.minecraft.server import EmbeddedServer
-from js_snippets import FREE_SPOT
 
 PORT = 25593
 VOYAGER_PRIMITIVES = ["mineBlock", "craftItem", "smeltItem", "placeItem", "killMob", "exploreUntil",
@@ -173,6 +173,24 @@ def test_killMob_kills_a_cow_and_picks_up_drops(env: MinecraftEnv, home: dict) -
 """, timeout_s=90)
     assert "cow_killed" in obs["saves"], obs["chat"]
     assert obs["inventory"].get("beef", 0) >= 1, obs["chat"]
+
+
+@pytest.mark.slow
+def test_planner_wood_program_climbs_out_of_a_mine_first(env: MinecraftEnv, home: dict) -> None:
+    """After mining ores the bot is deep underground, where no tree is within 32 blocks and a
+    sideways search finds none: the planner's log program goes up to open sky first."""
+    from lifelong.minecraft.planner import Knowledge, ProgramWriter
+
+    env.reset(inventory={"iron_pickaxe": 1, "cobblestone": 64}, position=home, mode="hard")
+    down = _step(env, f"""
+  const target = {home["y"]} - 36;
+  await exploreUntil(bot, new Vec3(0, -1, 0), 120, () => bot.entity.position.y <= target);
+""", timeout_s=150)
+    assert down["position"]["y"] <= home["y"] - 30, down["chat"]
+    code, _ = ProgramWriter(Knowledge(), []).write("Mine 1 wood log")
+    obs = env.step(code, timeout_s=300)
+    assert obs["ok"], (obs["error"], obs["chat"])
+    assert sum(n for item, n in obs["inventory"].items() if item.endswith("_log")) >= 1, obs["chat"]
 
 
 # Skills as Voyager's action agent writes them (its published examples), unchanged.

@@ -465,14 +465,28 @@ class ProgramWriter:
             lines += self._ensure(m.tools[0], 1, plan, indent, depth)
         ids = json.dumps(m.blocks)
         var = f"found{depth}"
+        climb = self._climb_out(var, depth, plan, indent) if m.key == "log" else []
         plan.append(f"find {words(m.blocks[0])} within 32 blocks (explore if there is none) and mine {count}")
         lines += [
             f"{indent}const {var} = () => bot.findBlock({{ matching: {ids}.map((n) => mcData.blocksByName[n].id), maxDistance: 32 }});",
+            *climb,
             f"{indent}if (!{var}()) await exploreUntil(bot, {self._mine_direction(m)}, 120, {var});",
             f"{indent}if (!{var}()) throw new Error(\"no {words(m.key if m.key == 'log' else m.blocks[0])} within 32 blocks, even after exploring\");",
             f"{indent}await mineBlock(bot, {var}().name, {count});",
         ]
         return lines
+
+    def _climb_out(self, found: str, depth: int, plan: list[str], indent: str) -> list[str]:
+        """Trees grow on the surface: a bot down a mine (after iron or diamonds) would search
+        sideways for minutes and never see one, so it first goes up until the sky is open."""
+        plan.append("if there is rock overhead (down a mine), go up to the surface first")
+        return [
+            f"{indent}const roofed{depth} = () => {{ const p = bot.entity.position.floored();",
+            f"{indent}  for (let dy = 2; dy < 48; dy++) {{ const b = bot.blockAt(p.offset(0, dy, 0));",
+            f'{indent}    if (b && b.boundingBox === "block" && !/leaves|log/.test(b.name)) return true; }}',
+            f"{indent}  return false; }};",
+            f"{indent}if (!{found}() && roofed{depth}()) await exploreUntil(bot, new Vec3(0, 1, 0), 120, () => {found}() || !roofed{depth}());",
+        ]
 
     def _craft(self, m: Method, count: int | str, plan: list[str], indent: str, depth: int) -> list[str]:
         assert m.recipe is not None
