@@ -478,14 +478,15 @@ class ProgramWriter:
 
     def _climb_out(self, found: str, depth: int, plan: list[str], indent: str) -> list[str]:
         """Trees grow on the surface: a bot down a mine (after iron or diamonds) would search
-        sideways for minutes and never see one, so it first goes up until the sky is open."""
+        sideways for minutes and never see one, so it first goes up until the sky is open (a log
+        seen through the rock is usually out of reach from below)."""
         plan.append("if there is rock overhead (down a mine), go up to the surface first")
         return [
             f"{indent}const roofed{depth} = () => {{ const p = bot.entity.position.floored();",
             f"{indent}  for (let dy = 2; dy < 48; dy++) {{ const b = bot.blockAt(p.offset(0, dy, 0));",
             f'{indent}    if (b && b.boundingBox === "block" && !/leaves|log/.test(b.name)) return true; }}',
             f"{indent}  return false; }};",
-            f"{indent}if (!{found}() && roofed{depth}()) await exploreUntil(bot, new Vec3(0, 1, 0), 120, () => {found}() || !roofed{depth}());",
+            f"{indent}if (!{found}() && roofed{depth}()) await exploreUntil(bot, new Vec3(0, 1, 0), 120, () => !roofed{depth}());",
         ]
 
     def _craft(self, m: Method, count: int | str, plan: list[str], indent: str, depth: int) -> list[str]:

@@ -76,6 +76,8 @@ async function mineBlock(bot, name, count = 1) {
         if (!target) break;
         try {
             await _collectWithin(bot, target, 45);
+            // collectblock's ignoreNoPath resolves without digging when no path exists
+            if (bot.blockAt(target.position)?.name === name) throw new Error(`no path to the ${name} at ${target.position}`);
             mined++;
         } catch (err) {
             lastError = err;
