@@ -9,9 +9,11 @@ n_steps=2048, batch 64, 10 epochs) and a logger with no outputs, so it writes no
 By default the two trainings run at the same time in two processes, one torch thread each: on a
 shared machine whose load changes by the minute, both then see the same load, so the ratio of
 their speeds means something (SB3 runs alone once ours is done, which only favours SB3).
-``--sequential`` runs ours first, then SB3.
+``--sequential`` runs ours first, then SB3, each with the whole machine: use it with
+``--threads 2`` on Hopper, whose contact physics alone caps one thread at ~9-10k env-steps/s.
 
     python benchmarks/ppo_bench.py --env HalfCheetah-v5 --steps 1000000 --json
+    python benchmarks/ppo_bench.py --env Hopper-v5 --steps 1000000 --threads 2 --sequential --json
 """
 
 from __future__ import annotations

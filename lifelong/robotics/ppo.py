@@ -18,8 +18,12 @@ deterministic return over 5 seeded episodes, 1 thread, seeds 0-3:
   old default: 32x64, 16 minibatches     1709 4356 (seeds 0-1)             ~3.1k steps/s
   SB3 default PPO                        1670 3048 (seeds 0-1)             ~0.95k steps/s
 A step costs ~36 us of HalfCheetah physics, ~20 us of updates and ~20 us of the rest.
-Hopper's physics alone runs ~9k env-steps/s per thread (contacts, 4 substeps of 2 ms), so
-Hopper cannot reach 10x SB3 on one core; its card keeps SB3-sized minibatches for return.
+Hopper's physics alone runs ~9-10k env-steps/s per thread (contacts, 4 substeps of 2 ms), so it
+needs both cores to reach 10x SB3; its card doubles the envs (128 x 64), which halves the rollout's
+Python overhead per env step. Hopper-v5, 1M steps, 2 threads (ppo_bench --threads 2 --sequential):
+  Hopper card (128 envs)                 2933 (seed 0), 2624, 3524       ~13.4-14.9k steps/s
+  this default (64 envs)                 3401 (seed 0)                    ~10.5k steps/s
+  SB3 default PPO                        808 (seed 0)                     ~1.08k steps/s
 The update is compute-bound: steps/s falls roughly in proportion to gradient steps per sample.
 
 What Eureka needs from training is kept in ``TrainResult.history``: per update, the mean of every
