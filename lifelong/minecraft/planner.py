@@ -467,14 +467,23 @@ class ProgramWriter:
         var = f"found{depth}"
         climb = self._climb_out(var, depth, plan, indent) if m.key == "log" else []
         plan.append(f"find {words(m.blocks[0])} within 32 blocks (explore if there is none) and mine {count}")
-        lines += [
-            f"{indent}const {var} = () => bot.findBlock({{ matching: {ids}.map((n) => mcData.blocksByName[n].id), maxDistance: 32 }});",
-            *climb,
-            f"{indent}if (!{var}()) await exploreUntil(bot, {self._mine_direction(m)}, 120, {var});",
-            f"{indent}if (!{var}()) throw new Error(\"no {words(m.key if m.key == 'log' else m.blocks[0])} within 32 blocks, even after exploring\");",
-            f"{indent}await mineBlock(bot, {var}().name, {count});",
-        ]
+        finder = f"bot.findBlock({{ matching: {ids}.map((n) => mcData.blocksByName[n].id), maxDistance: 32 }})"
+        what = words(m.key if m.key == "log" else m.blocks[0])
+        lines += self._seek(var, finder, self._mine_direction(m), what, indent, before=climb)
+        lines.append(f"{indent}await mineBlock(bot, {var}().name, {count});")
         return lines
+
+    @staticmethod
+    def _seek(var: str, finder: str, direction: str, what: str, indent: str,
+              before: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """Bind `var` to a finder, explore for up to 120 s if it finds nothing, and fail with a
+        message the critic can read rather than letting the next primitive crash on null."""
+        return [
+            f"{indent}const {var} = () => {finder};",
+            *before,
+            f"{indent}if (!{var}()) await exploreUntil(bot, {direction}, 120, {var});",
+            f'{indent}if (!{var}()) throw new Error("no {what} within 32 blocks, even after exploring");',
+        ]
 
     def _climb_out(self, found: str, depth: int, plan: list[str], indent: str) -> list[str]:
         """Trees grow on the surface: a bot down a mine (after iron or diamonds) would search
@@ -531,12 +540,9 @@ class ProgramWriter:
         mob = m.source
         var = f"mob{depth}"
         plan.append(f"find a {mob} (explore if none is near), kill it and pick up the drops")
-        return [
-            f'{indent}const {var} = () => bot.nearestEntity((e) => e.name === "{mob}" && e.position.distanceTo(bot.entity.position) < 32);',
-            f"{indent}if (!{var}()) await exploreUntil(bot, {self._direction(mob)}, 120, {var});",
-            f'{indent}if (!{var}()) throw new Error("no {mob} within 32 blocks, even after exploring");',
-            f'{indent}await killMob(bot, "{mob}", 120);',
-        ]
+        finder = f'bot.nearestEntity((e) => e.name === "{mob}" && e.position.distanceTo(bot.entity.position) < 32)'
+        return [*self._seek(var, finder, self._direction(mob), mob, indent),
+                f'{indent}await killMob(bot, "{mob}", 120);']
 
 
 # ---- the responder ------------------------------------------------------------------------------
