@@ -30,15 +30,38 @@ async function exploreUntil(bot, direction, maxTime = 60, callback) {
             );
         }
     };
+    // A path that makes no progress (rock the server will not let go of, a pillar that cannot
+    // be placed) would trip the runner's stuck detector and end the program: take a detour in
+    // a new sideways direction for up to 10 s instead, then head on.
+    let detours = 0;
+    let detourUntil = 0;
+    const detour = () => {
+        detours++;
+        const p = bot.entity.position;
+        const angle = detours * 2.4; // successive detours fan out around the circle
+        const side = (v) => Math.round(v * 6);
+        bot.chat(`exploreUntil: no progress at ${p.floored()}, taking a detour`);
+        bot.pathfinder.setGoal(new GoalNear(
+            Math.floor(p.x + direction.x * 6 + side(Math.cos(angle))),
+            Math.floor(p.y + direction.y * 4),
+            Math.floor(p.z + direction.z * 6 + side(Math.sin(angle))), 2));
+        detourUntil = Date.now() + 10000;
+    };
     setGoal();
+    const unwatch = _watchStall(bot, 6, detour);
     try {
         while (Date.now() < deadline) {
             await bot.waitForTicks(20);
             const result = await callback();
             if (result) return result;
-            if (!bot.pathfinder.isMoving()) setGoal(); // reached or gave up: head on further
+            // reached, gave up, or the detour is over: head on further
+            if (!bot.pathfinder.isMoving() || (detourUntil && Date.now() > detourUntil)) {
+                detourUntil = 0;
+                setGoal();
+            }
         }
     } finally {
+        unwatch();
         bot.pathfinder.setGoal(null);
         bot.clearControlStates();
     }

@@ -22,20 +22,25 @@ async function _leaveCanopy(bot) {
 }
 
 // One block, but give up on it after `seconds` (a path that keeps failing, a block the
-// server keeps restoring) so the other candidates get their turn.
+// server keeps restoring), or after 10 s of pathing on the spot (before the runner's stuck
+// detector ends the program), so the other candidates get their turn.
 async function _collectWithin(bot, block, seconds) {
     let timer;
+    let unwatch = () => {};
     const giveUp = new Promise((_, reject) => {
-        timer = setTimeout(() => {
+        const stop = (why) => {
             bot.collectBlock.cancelTask().catch(() => {});
             bot.pathfinder.stop();
-            reject(new Error(`could not get to the ${block.name} at ${block.position} within ${seconds} s`));
-        }, seconds * 1000);
+            reject(new Error(`could not get to the ${block.name} at ${block.position}: ${why}`));
+        };
+        timer = setTimeout(() => stop(`not there within ${seconds} s`), seconds * 1000);
+        unwatch = _watchStall(bot, 10, () => stop("the path made no progress for 10 s"));
     });
     try {
         await Promise.race([bot.collectBlock.collect(block, { ignoreNoPath: true }), giveUp]);
     } finally {
         clearTimeout(timer);
+        unwatch();
     }
 }
 
