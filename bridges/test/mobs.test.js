@@ -55,3 +55,20 @@ test('a bot kills a cow and a zombie with mineflayer-pvp and picks up the drops'
     await world.stop()
   }
 })
+
+test('findMob walks out of an area whose animal cap pigs fill, and finds a cow', { timeout: 240000 }, async () => {
+  const { findMob } = require('./techtree')
+  const world = await startWorld({ port: PORT, seed: 42, mobs: false })
+  const bot = await connectBot(PORT)
+  try {
+    bot.chat('/spawnmob pig 10')
+    assert.ok(await waitFor(() => Object.values(bot.entities).filter(e => e.name === 'pig').length >= 10), 'ten pigs fill the cap')
+    bot.chat('/gamerule doMobSpawning true')
+    const cow = await findMob(bot, 'cow', 180000)
+    assert.ok(cow, 'a cow was found')
+    assert.equal(cow.name, 'cow')
+  } finally {
+    await quit(bot)
+    await world.stop()
+  }
+})

@@ -45,7 +45,7 @@ async function mine (bot, match, dropped, want, { maxDistance = 64, preferExpose
     try {
       await withTimeout(bot.collectBlock.collect(block, { ignoreNoPath: true }), 60000, `mining ${block.name}`)
     } catch (err) {
-      bot.pathfinder.stop()
+      bot.pathfinder.setGoal(null)
     }
     await sleep(300)
   }
@@ -118,22 +118,26 @@ async function smelt (bot, furnaceBlock, input, fuel, n) {
 
 /**
  * The nearest `mobName` the bot can see (view distance), walking to look for one as a player
- * would. Animals spawn in herds of one kind up to a cap per area, so the animals around the bot
- * may all be pigs and sheep: waiting alone can wait forever; a walk of 40+ blocks finds others
- * and lets new herds spawn.
+ * would. Animals spawn in herds of one kind up to a cap per 64-block area, so the animals
+ * around the bot may all be pigs and sheep: waiting, or circling the base, can wait forever.
+ * Walking on in a wide curve outruns the old herds, so new ones spawn every few seconds, and
+ * the bot stops as soon as it sees the mob it wants.
  */
 async function findMob (bot, mobName, ms = 180000) {
   const { goals } = require('mineflayer-pathfinder')
   const seen = () => bot.nearestEntity(e => e.name === mobName)
   const end = Date.now() + ms
   for (let leg = 0; Date.now() < end; leg++) {
-    const mob = await waitFor(seen, Math.min(10000, end - Date.now()), 500)
-    if (mob) return mob
-    const a = leg * Math.PI / 2 // a square spiral keeps the search near the base
+    if (seen()) return seen()
+    const a = leg * Math.PI / 6 // 12 legs of 48 blocks: a circle of ~90 blocks radius
     const p = bot.entity.position
-    const goal = new goals.GoalXZ(Math.floor(p.x + 40 * Math.cos(a)), Math.floor(p.z + 40 * Math.sin(a)))
-    await withTimeout(bot.pathfinder.goto(goal), Math.min(40000, Math.max(1, end - Date.now())), `walking to look for a ${mobName}`)
-      .catch(() => bot.pathfinder.stop())
+    const goal = new goals.GoalXZ(Math.floor(p.x + 48 * Math.cos(a)), Math.floor(p.z + 48 * Math.sin(a)))
+    let walking = true
+    withTimeout(bot.pathfinder.goto(goal), Math.min(30000, Math.max(1, end - Date.now())), `walking to look for a ${mobName}`)
+      .catch(() => {}).finally(() => { walking = false })
+    const mob = await waitFor(() => seen() || !walking, Math.max(1, end - Date.now()), 250)
+    bot.pathfinder.setGoal(null) // not stop(): its flag, left set when idle, ends the next goto at once
+    if (mob && mob !== true) return mob
   }
   return seen()
 }

@@ -30,7 +30,7 @@ async function _collectWithin(bot, block, seconds) {
     const giveUp = new Promise((_, reject) => {
         const stop = (why) => {
             bot.collectBlock.cancelTask().catch(() => {});
-            bot.pathfinder.stop();
+            bot.pathfinder.setGoal(null); // stop() would leave a flag that ends the next goto at once
             reject(new Error(`could not get to the ${block.name} at ${block.position}: ${why}`));
         };
         timer = setTimeout(() => stop(`not there within ${seconds} s`), seconds * 1000);
