@@ -19,6 +19,7 @@ const vm = require('vm')
 const crypto = require('crypto')
 const path = require('path')
 const acorn = require(path.join(__dirname, '..', 'node_modules', 'acorn'))
+const { watchStall, PROGRESS_BLOCKS } = require('./stall')
 
 const GUARD = '__lifelong_guard'
 const AT = '__lifelong_at'
@@ -289,6 +290,13 @@ function makeContext (run, bot, helpers) {
     setInterval: timer(setInterval, clearInterval),
     clearTimeout: (h) => clearTimeout(h),
     clearInterval: (h) => clearInterval(h),
+    // For primitives that can recover from a stalled path before the stuck detector ends the
+    // run: watches the real bot (the program's proxy throws once the run stops) and ends with the step.
+    _watchStall: (seconds, onStall) => {
+      const unwatch = watchStall(bot, seconds * 1000, () => { if (!run.cancelled) onStall() })
+      run.timers.add([null, unwatch])
+      return unwatch
+    },
     [GUARD]: () => run.check(),
     [AT]: (file, line, value) => {
       if (!value || typeof value.then !== 'function') return value
@@ -330,10 +338,8 @@ function halt (bot) {
   try { if (bot.currentWindow) bot.closeWindow(bot.currentWindow) } catch (_) {}
 }
 
-/** Watch for "trying to move but not getting anywhere" (Voyager: ~100 ticks without 1.5 blocks). */
+/** Ends the run when the bot tries to move (pathfinder or controls) and gets nowhere for `stuckMs`. */
 function stuckDetector (bot, run, stuckMs) {
-  let anchor = bot.entity.position.clone()
-  let since = Date.now()
   const moving = () => {
     try {
       if (bot.pathfinder && bot.pathfinder.isMoving()) return true
@@ -341,20 +347,10 @@ function stuckDetector (bot, run, stuckMs) {
       return Boolean(c.forward || c.back || c.left || c.right)
     } catch (_) { return false }
   }
-  const handle = setInterval(() => {
-    if (!bot.entity) return
-    const pos = bot.entity.position
-    if (!moving() || pos.distanceTo(anchor) > 1.5) {
-      anchor = pos.clone()
-      since = Date.now()
-      return
-    }
-    if (Date.now() - since > stuckMs) {
-      const p = `${pos.x.toFixed(1)}, ${pos.y.toFixed(1)}, ${pos.z.toFixed(1)}`
-      run.cancel(`stuck: tried to move for ${Math.round(stuckMs / 1000)} s without getting 1.5 blocks from (${p}); movement was stopped. Pick a reachable target or explore elsewhere.`)
-    }
-  }, 250)
-  return () => clearInterval(handle)
+  return watchStall(bot, stuckMs, (pos) => {
+    const p = `${pos.x.toFixed(1)}, ${pos.y.toFixed(1)}, ${pos.z.toFixed(1)}`
+    run.cancel(`stuck: tried to move for ${Math.round(stuckMs / 1000)} s without getting ${PROGRESS_BLOCKS} blocks from (${p}); movement was stopped. Pick a reachable target or explore elsewhere.`)
+  }, moving)
 }
 
 /**

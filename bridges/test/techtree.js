@@ -127,17 +127,15 @@ async function findMob (bot, mobName, ms = 180000) {
   const { goals } = require('mineflayer-pathfinder')
   const seen = () => bot.nearestEntity(e => e.name === mobName)
   const end = Date.now() + ms
-  for (let leg = 0; Date.now() < end; leg++) {
-    if (seen()) return seen()
+  for (let leg = 0; Date.now() < end && !seen(); leg++) {
     const a = leg * Math.PI / 6 // 12 legs of 48 blocks: a circle of ~90 blocks radius
     const p = bot.entity.position
     const goal = new goals.GoalXZ(Math.floor(p.x + 48 * Math.cos(a)), Math.floor(p.z + 48 * Math.sin(a)))
     let walking = true
     withTimeout(bot.pathfinder.goto(goal), Math.min(30000, Math.max(1, end - Date.now())), `walking to look for a ${mobName}`)
       .catch(() => {}).finally(() => { walking = false })
-    const mob = await waitFor(() => seen() || !walking, Math.max(1, end - Date.now()), 250)
+    await waitFor(() => seen() || !walking, Math.max(1, end - Date.now()), 250)
     bot.pathfinder.setGoal(null) // not stop(): its flag, left set when idle, ends the next goto at once
-    if (mob && mob !== true) return mob
   }
   return seen()
 }

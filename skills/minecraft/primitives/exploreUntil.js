@@ -48,7 +48,7 @@ async function exploreUntil(bot, direction, maxTime = 60, callback) {
         detourUntil = Date.now() + 10000;
     };
     setGoal();
-    const unwatch = _watchStall(bot, 6, detour);
+    const unwatch = _watchStall(6, detour);
     try {
         while (Date.now() < deadline) {
             await bot.waitForTicks(20);

@@ -34,7 +34,7 @@ async function _collectWithin(bot, block, seconds) {
             reject(new Error(`could not get to the ${block.name} at ${block.position}: ${why}`));
         };
         timer = setTimeout(() => stop(`not there within ${seconds} s`), seconds * 1000);
-        unwatch = _watchStall(bot, 10, () => stop("the path made no progress for 10 s"));
+        unwatch = _watchStall(10, () => stop("the path made no progress for 10 s"));
     });
     try {
         await Promise.race([bot.collectBlock.collect(block, { ignoreNoPath: true }), giveUp]);

@@ -71,23 +71,3 @@ async function _goto(bot, goal) {
     }
 }
 
-// Call `onStall()` whenever the pathfinder has been moving for `seconds` without getting 1.5
-// blocks anywhere. The runner stops the whole program after 20 s of that (its stuck detector),
-// so a primitive that can recover (try another block, head another way) must notice first.
-// Returns a function that stops watching.
-function _watchStall(bot, seconds, onStall) {
-    let anchor = bot.entity.position.clone();
-    let since = Date.now();
-    const handle = setInterval(() => {
-        const pos = bot.entity.position;
-        if (!bot.pathfinder.isMoving() || pos.distanceTo(anchor) > 1.5) {
-            anchor = pos.clone();
-            since = Date.now();
-        } else if (Date.now() - since > seconds * 1000) {
-            anchor = pos.clone();
-            since = Date.now();
-            onStall();
-        }
-    }, 250);
-    return () => clearInterval(handle);
-}

@@ -1,0 +1,29 @@
+'use strict'
+// "Trying to move but not getting anywhere", defined once. The runner ends a program after
+// 20 s of it (its stuck detector); primitives watch with a shorter limit, through the
+// program context's `_watchStall`, so they can recover first (another block, a detour).
+
+const PROGRESS_BLOCKS = 1.5 // Voyager: ~100 ticks without 1.5 blocks
+
+/**
+ * Call `onStall(position)` once `isMoving()` has held for `ms` without the bot getting
+ * PROGRESS_BLOCKS from where it was; the watch then starts over from there.
+ * Returns a function that stops watching.
+ */
+function watchStall (bot, ms, onStall, isMoving = () => bot.pathfinder.isMoving()) {
+  let anchor = bot.entity.position.clone()
+  let since = Date.now()
+  const restart = (pos) => { anchor = pos.clone(); since = Date.now() }
+  const handle = setInterval(() => {
+    if (!bot.entity) return
+    const pos = bot.entity.position
+    if (!isMoving() || pos.distanceTo(anchor) > PROGRESS_BLOCKS) return restart(pos)
+    if (Date.now() - since > ms) {
+      restart(pos)
+      onStall(pos)
+    }
+  }, 250)
+  return () => clearInterval(handle)
+}
+
+module.exports = { watchStall, PROGRESS_BLOCKS }
