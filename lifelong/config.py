@@ -4,21 +4,27 @@
 2. environment variables ``LIFELONG_<FIELD>``, nested with ``__`` (``LIFELONG_LLM__BASE_URL``),
 3. CLI flags, passed to :func:`load_settings` as keyword overrides.
 
+A misspelt key is an error, not a silent default: ``[llm] budjet_usd`` would otherwise switch the
+spending cap off. The error names the key, where it came from and the closest valid key.
+
 The API key itself is never stored in settings: ``llm.api_key_env`` names the variable that holds it,
 so a config file can be committed and shared safely.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_FILE = "lifelong.toml"
+ENV_PREFIX = "LIFELONG_"
 ROLES = ("curriculum", "action", "critic", "describer", "qa", "reward")
 
 
@@ -28,6 +34,8 @@ class ConfigError(ValueError):
 
 class RoleModels(BaseModel):
     """A model per agent role: cheap models can do the describing and question answering."""
+
+    model_config = ConfigDict(extra="forbid")
 
     curriculum: str = "gpt-4o"
     action: str = "gpt-4o"
@@ -39,6 +47,8 @@ class RoleModels(BaseModel):
 
 class LLMSettings(BaseModel):
     """Where the OpenAI-compatible endpoint is, and how much we may spend on it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint, e.g. https://api.openai.com/v1"
@@ -83,7 +93,7 @@ class Settings(BaseSettings):
     """Everything a run needs to know that is not a per-command flag."""
 
     model_config = SettingsConfigDict(
-        env_prefix="LIFELONG_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
@@ -127,7 +137,90 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 def _env_keys() -> set[str]:
     """Top-level fields set through the environment; those must win over the file."""
-    return {k[len("LIFELONG_"):].split("__")[0].lower() for k in os.environ if k.startswith("LIFELONG_")}
+    return {k[len(ENV_PREFIX):].split("__")[0].lower() for k in os.environ if k.startswith(ENV_PREFIX)}
+
+
+UnknownKey = tuple[tuple[str, ...], str, list[str]]  # (section path, key, valid keys there)
+
+
+def _section_model(model: type[BaseModel], key: str) -> type[BaseModel] | None:
+    """The settings model a key opens (``llm`` -> LLMSettings), or None for a plain value."""
+    annotation = model.model_fields[key].annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _unknown_keys(model: type[BaseModel], data: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[UnknownKey]:
+    """Walk ``data`` along the settings models and yield every key that no model declares.
+
+    Only model sections are walked: free-form dicts such as ``llm.prices`` take any key.
+    """
+    for key, value in data.items():
+        if key not in model.model_fields:
+            yield path, key, sorted(model.model_fields)
+        elif isinstance(value, dict) and (section := _section_model(model, key)) is not None:
+            yield from _unknown_keys(section, value, (*path, key))
+
+
+def _closest(key: str, valid: list[str]) -> str | None:
+    matches = difflib.get_close_matches(key.lower(), valid, n=1)
+    return matches[0] if matches else None
+
+
+def _file_key_problem(source: Path, path: tuple[str, ...], key: str, valid: list[str], table: bool) -> str:
+    """``unknown setting [llm] budjet_usd in lifelong.toml; did you mean budget_usd?``"""
+
+    def name(k: str) -> str:
+        if table:
+            return f"[{'.'.join((*path, k))}]"
+        return f"[{'.'.join(path)}] {k}" if path else k
+
+    where = f"unknown setting {name(key)} in {source}"
+    if (match := _closest(key, valid)) is not None:
+        return f"{where}; did you mean {name(match) if table else match}?"
+    return f"{where}; remove it or use one of: {', '.join(valid)}"
+
+
+def _file_problems(source: Path, values: dict[str, Any]) -> list[str]:
+    problems = []
+    for path, key, valid in _unknown_keys(Settings, values):
+        section = values
+        for part in path:
+            section = section[part]
+        problems.append(_file_key_problem(source, path, key, valid, isinstance(section[key], dict)))
+    return problems
+
+
+def _env_problems() -> list[str]:
+    """Unknown ``LIFELONG_<SECTION>__<FIELD>`` variables (pydantic-settings ignores them).
+
+    Variables without ``__`` are not checked: other tools share the prefix (LIFELONG_CONFIG,
+    LIFELONG_BRIDGES, LIFELONG_ROBOT_TASKS_DIR, ...), so an unknown one is not necessarily a typo.
+    """
+    problems = []
+    for variable in sorted(os.environ):
+        if not variable.upper().startswith(ENV_PREFIX) or "__" not in variable:
+            continue
+        parts = variable[len(ENV_PREFIX):].lower().split("__")
+        nested: dict[str, Any] = {}
+        for part in reversed(parts):
+            nested = {part: nested}
+        for path, key, valid in _unknown_keys(Settings, nested):
+            where = f"unknown setting {variable} (environment variable)"
+            match = _closest(key, valid)
+            if match is None:
+                problems.append(f"{where}; unset it or use a field of {'.'.join(path) or 'the settings'}: "
+                                f"{', '.join(valid)}")
+                continue
+            fixed = [*path, match, *parts[len(path) + 1:]]
+            problems.append(f"{where}; did you mean {ENV_PREFIX}{'__'.join(fixed).upper()}?")
+    return problems
+
+
+def _check_known_keys(source: Path, file_values: dict[str, Any]) -> None:
+    """Refuse misspelt keys before pydantic sees them, naming where each came from."""
+    problems = _file_problems(source, file_values) + _env_problems()
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Settings:
@@ -139,6 +232,7 @@ def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Se
     if config_path is not None and not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     file_values = _read_toml(path) if path.exists() else {}
+    _check_known_keys(path, file_values)
     # The environment must beat the file, so drop file keys the environment sets (nested too).
     for key in _env_keys() & file_values.keys():
         if not isinstance(file_values[key], dict):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lifelong.config import ROLES, ConfigError, Settings, load_settings
 
@@ -62,8 +63,12 @@ def settings_with_llm(
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print an actionable error (no traceback) and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print an actionable error (no traceback) and exit.
+
+    The message is escaped (``[llm]`` in it is text, not rich markup) and never wrapped, so that
+    it stays one line that scripts can grep.
+    """
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
