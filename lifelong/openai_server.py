@@ -31,8 +31,9 @@ class Fault:
     """A scripted misbehaviour of the endpoint.
 
     ``status`` sends an HTTP error (429, 500, ...); ``delay_s`` waits before answering (to trigger
-    client timeouts); ``raw`` sends this body verbatim with status 200 (a broken JSON payload);
-    ``then`` is the reply sent after the delay when there is no error status.
+    client timeouts); ``raw`` sends this body verbatim, with ``status`` or else 200 (a broken JSON
+    payload, a server's own error text); ``then`` is the reply sent after the delay when there is
+    no error status.
     """
 
     status: int | None = None
@@ -56,6 +57,11 @@ class Fault:
     @classmethod
     def garbage(cls, raw: str = "{not json") -> Fault:
         return cls(raw=raw)
+
+    @classmethod
+    def http(cls, status: int, body: str | dict[str, Any]) -> Fault:
+        """Any status with any body: a dict is sent as JSON, a string verbatim."""
+        return cls(status=status, raw=body if isinstance(body, str) else json.dumps(body))
 
 
 def _approx_tokens(text: str) -> int:
@@ -127,6 +133,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if reply.retry_after_s is not None:
                     # the openai client honours retry-after-ms, which keeps tests fast
                     headers["retry-after-ms"] = str(int(reply.retry_after_s * 1000))
+                if reply.raw is not None:
+                    self._send_raw(reply.status, reply.raw.encode(), headers)
+                    return
                 body = {"error": {"message": f"scripted fault {reply.status}", "type": "fault"}}
                 self._send_json(reply.status, body, headers)
                 return
