@@ -8,6 +8,7 @@ runs when no endpoint is configured. ``--resume`` continues a run exactly where 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -276,7 +277,9 @@ def _explore(settings: Settings, label: str, iterations: int, curriculum: str | 
                     library=meta["library"], world=meta["world"], iterations=iterations)
         world_obj.start()
         if viewer:
-            console.print(f"viewer: {env.start_viewer(viewer_port)}")
+            url = env.start_viewer(viewer_port)
+            run.log("viewer", url=url, pid=os.getpid())  # `lifelong serve` links a live run's viewer
+            console.print(f"viewer: {url}")
         if console.is_terminal:
             with Live(display.render(), console=console, refresh_per_second=4) as live:
                 display.live = live

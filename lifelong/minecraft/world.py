@@ -6,7 +6,7 @@ verify   -> the program runs on the bot (``MinecraftEnv.step``) with exactly the
             then the critic judges it (inventory difference, or the LLM critic);
 store    -> the skill manager describes it and adds it to the library.
 
-Every round logs a ``step`` event (inventory, position, new items, verdict) from which
+Every round logs a ``step`` event (code, inventory, position, new items, verdict) from which
 :mod:`lifelong.minecraft.metrics` computes the report, and the world's state (curriculum memory,
 metrics, the last observation) goes into the loop's checkpoint. On ``--resume`` the bot gets its
 checkpointed inventory and position back (a hard reset); the server keeps the world itself.
@@ -175,7 +175,7 @@ class MinecraftWorld:
         new_items = self.tracker.update(self.iteration, self.obs.get("inventory") or {}, self.obs.get("position"))
         record = self.run.log(
             "step", iteration=self.iteration, task=task.name, round=round, success=success,
-            inventory=self.obs.get("inventory") or {}, position=self.obs.get("position"),
+            code=evidence["code"], inventory=self.obs.get("inventory") or {}, position=self.obs.get("position"),
             new_items=new_items, error=evidence["error"], critique=evidence["critique"],
             method=evidence["method"], calls=evidence.get("calls", []), chat=evidence["chat"][-8:],
             milestones=dict(self.tracker.milestones), env_s=round_s(env_s),
