@@ -13,9 +13,15 @@ store          skill library (minecraft-program)    library (reward-function + p
 
 A *round* is one write -> verify pass; each round counts as one iteration of the run (Voyager
 counts prompting iterations the same way). Feedback from a round's attempts goes into the next
-round's prompt. The loop checkpoints after every round, so ``--resume`` continues mid-task with
-the same history, and a task whose skill was stored just before a crash is not stored twice
-(the library ignores an identical re-add).
+round's prompt. The loop checkpoints when it proposes a task and after every round, so ``--resume``
+continues the same task with the same history; a round cut short is redone. A task whose last round
+was spent is finished on ``--resume`` even when no iteration is left (a crash while storing it, e.g.
+during Eureka's final evaluation), and nothing is stored or logged twice: see
+:meth:`Loop._finish_task`.
+
+``LIFELONG_FAULT=<point>[@n]`` kills the process at a named point (:func:`lifelong.runs.fault_point`)
+for the crash tests: ``written`` (candidates written, not verified), ``round`` (a round
+checkpointed), ``stored`` (the world's store returned), ``task_done`` (logged, not checkpointed).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from lifelong.runs import RunDir
+from lifelong.runs import RunDir, fault_point
 
 
 @dataclass
@@ -83,7 +89,7 @@ def best_of(attempts: list[Attempt]) -> Attempt | None:
 class LoopState:
     iteration: int = 0
     tasks_done: int = 0
-    task: dict[str, Any] | None = None  # the task in progress, with its attempts so far
+    task: dict[str, Any] | None = None  # the task in progress: its attempts so far (and "skill" once stored)
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -108,13 +114,20 @@ class Loop:
         self.stop_on_success = stop_on_success
         self.on_event = on_event or (lambda event: None)
         self.state = LoopState()
+        self._resumed_task = False  # the task in progress came from a checkpoint
         if run.resumed and (checkpoint := run.load_checkpoint()):
             self.state = LoopState(**checkpoint["loop"])
+            self._resumed_task = self.state.task is not None
             world.load_state_dict(checkpoint["world"])
             self._emit("resumed", iteration=self.state.iteration)
 
     def run(self, iterations: int) -> LoopState:
-        """Run until ``iterations`` rounds in total have been spent (resumed ones included)."""
+        """Run until ``iterations`` rounds in total have been spent (resumed ones included).
+
+        A resumed task whose rounds were all spent is finished first, even with no iteration left:
+        the crashed run was storing it (Eureka: its final evaluation) when it died.
+        """
+        self._finish_spent_task()
         while self.state.iteration < iterations:
             task, attempts = self._current_task()
             if task is None:
@@ -123,22 +136,42 @@ class Loop:
             self._run_task(task, attempts, iterations)
         return self.state
 
+    def _saved_task(self) -> tuple[Task, list[Attempt]]:
+        assert self.state.task is not None
+        saved = self.state.task
+        return Task(**saved["task"]), [Attempt(**a) for a in saved["attempts"]]
+
+    def _rounds_left(self, attempts: list[Attempt]) -> range:
+        """The rounds still to run: none after a success (with stop_on_success) or the last round."""
+        if self.stop_on_success and any(a.success for a in attempts):
+            return range(0)
+        return range(len({a.round for a in attempts}), self.rounds)
+
+    def _finish_spent_task(self) -> None:
+        if self.state.task is not None:
+            task, attempts = self._saved_task()
+            if attempts and not self._rounds_left(attempts):
+                self._finish_task(task, attempts)
+
     def _current_task(self) -> tuple[Task | None, list[Attempt]]:
+        """The task in the checkpoint, else a new one, checkpointed at once so that a crash in its
+        first round resumes the same task instead of proposing another."""
         if self.state.task is not None:  # resuming mid-task
-            saved = self.state.task
-            return Task(**saved["task"]), [Attempt(**a) for a in saved["attempts"]]
+            return self._saved_task()
+        self._resumed_task = False
         task = self.world.propose()
         if task is not None:
             self._emit("task_proposed", task=task.name, context=task.context)
+            self.state.task = {"task": asdict(task), "attempts": []}
+            self._checkpoint()
         return task, []
 
     def _run_task(self, task: Task, attempts: list[Attempt], iterations: int) -> None:
-        first_round = len({a.round for a in attempts})
-        already_done = self.stop_on_success and any(a.success for a in attempts)
-        for rnd in range(first_round, 0 if already_done else self.rounds):  # resumed after a success
+        for rnd in self._rounds_left(attempts):
             if self.state.iteration >= iterations:
                 return  # out of iterations mid-task: the checkpoint keeps it for --resume
             candidates = self.world.write(task, attempts)
+            fault_point("written")
             new = self.world.verify(task, candidates, rnd)
             attempts += new
             self.state.iteration += 1
@@ -153,21 +186,46 @@ class Loop:
             )
             self.state.task = {"task": asdict(task), "attempts": [asdict(a) for a in attempts]}
             self._checkpoint()
+            fault_point("round")
             if self.stop_on_success and best and best.success:
                 break
         self._finish_task(task, attempts)
 
     def _finish_task(self, task: Task, attempts: list[Attempt]) -> None:
+        """Store the best attempt, let the world record the outcome, log task_done, checkpoint.
+
+        A crash anywhere in here makes ``--resume`` run it again, so every step is safe to repeat:
+        the store's result is checkpointed as soon as it returns (a store cut short is redone, and
+        the library ignores an identical re-add), ``world.finish`` runs again on the world state of
+        that checkpoint, and a task_done already in the log is not logged twice.
+        """
+        assert self.state.task is not None
         best = best_of(attempts)
-        skill = self.world.store(task, best) if best and best.success else None
+        if "skill" not in self.state.task:
+            self.state.task["skill"] = self._store(task, best)
+            self._checkpoint()
         self.world.finish(task, best)
+        outcome = {"task": task.name, "success": bool(best and best.success),
+                   "skill": self.state.task["skill"], "iteration": self.state.iteration,
+                   "rounds": len({a.round for a in attempts})}
+        if not (self._resumed_task and self._logged("task_done", outcome)):
+            self._emit("task_done", **outcome)
+        fault_point("task_done")
         self.state.tasks_done += 1
         self.state.task = None
-        outcome = {"task": task.name, "success": bool(best and best.success), "skill": skill,
-                   "iteration": self.state.iteration, "rounds": len({a.round for a in attempts})}
         self.state.history.append(outcome)
-        self._emit("task_done", **outcome)
         self._checkpoint()
+
+    def _store(self, task: Task, best: Attempt | None) -> str | None:
+        if not (best and best.success):
+            return None
+        skill = self.world.store(task, best)
+        fault_point("stored")
+        return skill
+
+    def _logged(self, event: str, fields: dict[str, Any]) -> bool:
+        """Whether the log already holds ``event`` with these fields (written before a crash)."""
+        return any(all(e.get(k) == v for k, v in fields.items()) for e in self.run_dir.events(event))
 
     def _checkpoint(self) -> None:
         self.run_dir.save_checkpoint({"loop": asdict(self.state), "world": self.world.state_dict()})

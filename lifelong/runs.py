@@ -7,13 +7,17 @@ Layout of a run folder::
     llm_ledger.json    tokens and dollars per role (lifelong.llm)
 
 A crash at any instant leaves either the old or the new checkpoint, never a torn one, and at worst
-a torn *last* line of the event log, which :func:`read_events` skips.
+a torn *last* line of the event log, which :func:`read_events` skips, and the temporary file of a
+write cut short, which a resumed :class:`RunDir` removes.
+
+Crash tests kill a run at a named point with ``LIFELONG_FAULT`` (see :func:`fault_point`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +26,28 @@ from typing import Any
 
 EVENTS_FILE = "events.jsonl"
 CHECKPOINT_FILE = "checkpoint.json"
+FAULT_ENV = "LIFELONG_FAULT"
+STAGING_GLOB = "*.tmp"  # atomic_write_text's ".NAME.XXXXXXXX.tmp", Policy.save's "policy.tmp"
+NOT_OURS = ("world",)  # the Minecraft server's world folder (another process writes there)
+_fault_hits: dict[str, int] = {}
+
+
+def fault_point(name: str) -> None:
+    """Die here by SIGKILL when ``$LIFELONG_FAULT`` names this point: a deterministic kill -9.
+
+    The crash tests (tests/test_faults_resume.py) need to kill a run at an exact instant, which
+    watching it from outside cannot do. ``LIFELONG_FAULT=stored`` kills the process the first time
+    it passes ``fault_point("stored")``; ``stored@2`` the second time. Unset, this does nothing.
+    """
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    point, _, nth = spec.partition("@")
+    if point != name:
+        return
+    _fault_hits[name] = _fault_hits.get(name, 0) + 1
+    if _fault_hits[name] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -76,6 +102,18 @@ class RunDir:
             )
         self.path.mkdir(parents=True, exist_ok=True)
         self.resumed = resume
+        if resume:
+            self.sweep_staging()
+
+    def sweep_staging(self) -> list[Path]:
+        """Remove temporary files that a crash left mid-write; their complete versions are on disk
+        already or get rewritten when the interrupted step is redone."""
+        removed = []
+        for tmp in self.path.rglob(STAGING_GLOB):
+            if tmp.is_file() and tmp.relative_to(self.path).parts[0] not in NOT_OURS:
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+        return removed
 
     @property
     def events_path(self) -> Path:

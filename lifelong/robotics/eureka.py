@@ -17,7 +17,10 @@ store      multi-seed final evaluation of the best reward against the human and 
 
 Everything a run produces lives in its run folder: ``prompts/round<r>.json`` (the messages sent),
 ``candidates/r<r>_k<i>/`` (reply, code, result), ``final/`` and ``results.{json,csv,md}``. The loop
-checkpoints after every iteration, so ``--resume`` continues with the same history.
+checkpoints after every iteration, so ``--resume`` continues with the same history; a run killed
+after its last iteration (during the final evaluation, or before it stored its results) finishes
+them on ``--resume``, keeping the final trainings already done. Crash tests kill a run at the fault
+points ``candidate`` (a candidate recorded) and ``final_done`` (a final training recorded) too.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from lifelong.robotics.scores import (
     json_safe,
 )
 from lifelong.robotics.tasks import TaskCard, load_card
-from lifelong.runs import RunDir, atomic_write_json, atomic_write_text
+from lifelong.runs import RunDir, atomic_write_json, atomic_write_text, fault_point
 
 WORLD = "robotics"
 Message = dict[str, str]
@@ -259,6 +262,7 @@ class EurekaWorld:
         atomic_write_json(folder / "result.json", {**asdict(attempt), "result": summary})
         self.run.log("candidate", folder=folder.name, success=attempt.success, score=attempt.score,
                      rule=attempt.evidence.get("rule"), reason=attempt.evidence.get("reason"))
+        fault_point("candidate")
 
     def store(self, task: Task, best: Attempt) -> str | None:
         """Final multi-seed evaluation, the results table, then the library."""
@@ -271,7 +275,7 @@ class EurekaWorld:
             self.run.path, steps=self.final_steps, seeds=list(range(self.config.seeds)),
             workers=self.config.workers, timeout_s=self.timeout_s(self.final_steps),
             log_dir=self._log_dir("final"),
-            on_done=lambda m, s, r: self.on_event("final_done", {"method": m, "seed": s, "ok": r.get("ok")}),
+            on_done=self._final_done,
         )
         results = Results(self.card.name, self.card.success.name, self.final_steps,
                           list(range(self.config.seeds)), scores)
@@ -280,6 +284,10 @@ class EurekaWorld:
         self.run.log("results", human_normalized_score=results.normalized("eureka"),
                      F=scores["eureka"].success_mean)
         return self._store_in_library(best, results)
+
+    def _final_done(self, method: str, seed: int, result: dict[str, Any]) -> None:
+        self.on_event("final_done", {"method": method, "seed": seed, "ok": result.get("ok")})
+        fault_point("final_done")
 
     def _store_in_library(self, best: Attempt, results: Results) -> str | None:
         eureka, sparse = results.methods["eureka"], results.methods["sparse"]
@@ -340,7 +348,7 @@ def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
     """The one JSON object ``train-robot --json`` prints for the LLM loop."""
     results = world.results or {}
     eureka = results.get("methods", {}).get("eureka", {})
-    candidates = world.run.events("candidate")
+    candidates = _candidate_events(world.run)
     nan = math.nan
     return json_safe({
         "task": world.card.name, "reward": "eureka",
@@ -363,6 +371,12 @@ def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
         "library": world.stored,
         "run_dir": str(world.run.path),
     })
+
+
+def _candidate_events(run: RunDir) -> list[dict[str, Any]]:
+    """The last ``candidate`` event per candidate folder: an iteration cut short by a crash is
+    redone after ``--resume`` and logs its candidates again."""
+    return list({e.get("folder"): e for e in run.events("candidate")}.values())
 
 
 def _candidate_results(world: EurekaWorld) -> list[dict[str, Any]]:
