@@ -1,12 +1,15 @@
 """`lifelong train-robot TASK`: train PPO on a robot task card with a given reward.
 
-``--reward human|sparse|FILE.py`` trains one reward with no LLM (baselines, offline use); FILE.py
-must pass the same sandbox as LLM-written rewards. The Eureka loop (LLM-written rewards) builds
-on the same pieces: ``resolve_reward`` and ``train_and_evaluate``.
+``--reward human|sparse|FILE.py`` trains one reward with no LLM (baselines, offline use). FILE.py
+is untrusted like LLM-written rewards: it must pass the same static rules, and it trains in the
+same confined worker processes (``lifelong.robotics.pool``), one per seed. A rejection, static or
+while training, ends the command with one line naming the rule and what to write instead.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -39,19 +42,23 @@ RewardOption = Annotated[
 ]
 
 
-def resolve_reward(card: TaskCard, spec: str):
-    """A reward callable and its label for ``--reward`` (human, sparse, or a sandboxed file)."""
+def resolve_reward(spec: str) -> tuple[dict[str, Any], str]:
+    """The pool's reward spec and its label for ``--reward`` (human, sparse, or a checked file).
+
+    A file's code passes the static rules here, so a rejection names the file and line before
+    any process starts; it runs only in a confined worker (``lifelong.robotics.pool``).
+    """
     if spec in ("human", "sparse"):
-        return card.reward_fn(spec), spec  # type: ignore[arg-type]
+        return {"kind": spec}, spec
     path = Path(spec)
     if path.suffix != ".py":
         fail(f"--reward must be 'human', 'sparse' or a .py file, not {spec!r}")
     if not path.exists():
         fail(f"reward file {path} does not exist")
-    from lifelong.robotics.reward import RewardRejected, load_reward_file
+    from lifelong.robotics.reward import RewardRejected, read_reward_file
 
     try:
-        return load_reward_file(path), str(path)
+        return {"kind": "code", "code": read_reward_file(path)}, str(path)
     except RewardRejected as exc:
         fail(f"reward file rejected ({exc.rule}): {exc.reason}")
     raise AssertionError("unreachable")
@@ -66,44 +73,63 @@ def _progress(json_mode: bool) -> Progress:
     )
 
 
-def train_and_evaluate(card: TaskCard, reward_fn: Any, label: str, budget: int, seeds: int,
-                       eval_episodes: int = 5, threads: int = 1, log_dir: Path | None = None,
-                       save_dir: Path | None = None, json_mode: bool = False) -> dict[str, Any]:
-    """Train one policy per seed, evaluate each deterministically; the summary as a dict.
+def _train_jobs(jobs: list[dict[str, Any]], names: list[str], threads: int,
+                json_mode: bool) -> list[dict[str, Any]]:
+    """Run the jobs in worker processes (seeds side by side when cores allow), with progress bars."""
+    from lifelong.robotics.pool import default_workers, job_timeout_s, run_jobs
 
-    eval_return_* / success_* pool the evaluation episodes of all seeds (seeds x episodes).
-    """
-    from lifelong.robotics.ppo import evaluate, train
-
-    start = time.perf_counter()
-    returns: list[float] = []
-    successes: list[float] = []
-    per_seed, env_steps = [], 0
     with _progress(json_mode) as bars:
-        for seed in range(seeds):
-            bar = bars.add_task(f"{card.name} seed {seed}", total=budget, sps="-")
-            t0 = time.perf_counter()
+        ids = [bars.add_task(name, total=job["steps"], sps="-") for name, job in zip(names, jobs, strict=True)]
+        starts: dict[int, float] = {}
 
-            def tick(done: int, total: int, bar: Any = bar, t0: float = t0) -> None:
-                sps = done / max(time.perf_counter() - t0, 1e-9)
-                bars.update(bar, completed=done, total=total, sps=f"{sps:,.0f}")
+        def tick(i: int, done: int, total: int) -> None:
+            start = starts.setdefault(i, time.perf_counter())
+            sps = done / max(time.perf_counter() - start, 1e-9)
+            bars.update(ids[i], completed=done, total=total, sps=f"{sps:,.0f}")
 
-            result = train(card, reward_fn, steps=budget, seed=seed, threads=threads,
-                           log_dir=log_dir / f"seed{seed}" if log_dir else None, progress=tick)
-            ev = evaluate(card, result.policy, seeds=range(eval_episodes), threads=threads)
-            if save_dir:
-                result.policy.save(save_dir / f"{card.name}-seed{seed}.pt")
-            returns += ev.returns
-            successes += ev.successes
-            env_steps += result.env_steps
-            per_seed.append({"seed": seed, "eval_return_mean": ev.return_mean,
-                             "success_mean": ev.success_mean, "max_train_success": result.max_success,
-                             "steps_per_s": result.steps_per_s})
+        return run_jobs(jobs, workers=max(1, default_workers() // threads),
+                        timeout_s=job_timeout_s(jobs[0]["steps"]), on_progress=tick)
+
+
+def train_and_evaluate(card: TaskCard, card_ref: str, spec: dict[str, Any], label: str, budget: int,
+                       seeds: int, eval_episodes: int = 5, threads: int = 1,
+                       log_dir: Path | None = None, save_dir: Path | None = None,
+                       json_mode: bool = False) -> dict[str, Any]:
+    """Train one policy per seed in a worker process, evaluate each deterministically; the summary.
+
+    eval_return_* / success_* pool the evaluation episodes of all seeds (seeds x episodes). A
+    reward the sandbox rejects while training ends the command with its reason.
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lifelong-train-") as run:
+        jobs = [{"card": card_ref, "reward": spec, "steps": budget, "seed": seed, "threads": threads,
+                 "eval_seeds": list(range(eval_episodes)), "out_dir": f"{run}/seed{seed}",
+                 "log_dir": str(log_dir / f"seed{seed}") if log_dir else None}
+                for seed in range(seeds)]
+        results = _train_jobs(jobs, [f"{card.name} seed {s}" for s in range(seeds)], threads, json_mode)
+        failed = next((r for r in results if not r.get("ok")), None)
+        if failed:
+            what = "training failed" if failed.get("rule") in ("crash", "sandbox") else "reward rejected"
+            fail(f"{what} ({failed.get('rule')}): {failed.get('reason')}")
+        if save_dir:
+            for seed, result in enumerate(results):
+                shutil.copyfile(result["policy"], save_dir / f"{card.name}-seed{seed}.pt")
+    return _summary(card, label, results, time.perf_counter() - start)
+
+
+def _summary(card: TaskCard, label: str, results: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
+    returns = [x for r in results for x in r["eval_returns"]]
+    successes = [x for r in results for x in r["eval_success"]]
+    per_seed = [{"seed": seed, "eval_return_mean": float(np.mean(r["eval_returns"])),
+                 "success_mean": float(np.mean(r["eval_success"])),
+                 "max_train_success": r["max_success"],
+                 "steps_per_s": r["env_steps"] / max(r["wall_s"], 1e-9)}
+                for seed, r in enumerate(results)]
     return {
         "task": card.name, "reward": label, "eval_return_mean": float(np.mean(returns)),
         "eval_return_std": float(np.std(returns)), "success_metric": card.success.name,
         "success_mean": float(np.mean(successes)), "success_std": float(np.std(successes)),
-        "env_steps": env_steps, "wall_s": time.perf_counter() - start, "seeds": seeds,
+        "env_steps": sum(r["env_steps"] for r in results), "wall_s": wall_s, "seeds": len(results),
         "per_seed": per_seed,
     }
 
@@ -155,8 +181,8 @@ def train_robot(
                      budget_usd=budget_usd, as_json=as_json, log_dir=log_dir)
         return
     card = open_card(task)
-    reward_fn, label = resolve_reward(card, reward)
-    summary = train_and_evaluate(card, reward_fn, label, budget or card.budget, seeds or 1,
+    spec, label = resolve_reward(reward)
+    summary = train_and_evaluate(card, task, spec, label, budget or card.budget, seeds or 1,
                                  eval_episodes, threads, log_dir, save_dir, as_json)
     if as_json:
         print_json(summary)

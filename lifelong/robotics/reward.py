@@ -1,23 +1,48 @@
-"""The reward sandbox: LLM-written reward code is untrusted, so it is checked before it runs.
+"""The reward sandbox's language layer: LLM-written reward code is checked before and while it runs.
 
-Three gates, each rejecting with an exact reason that goes back to the LLM (and to the user of
-``lifelong train-robot --reward FILE.py``):
+Untrusted reward code meets two layers. This module is the first, the *language layer*: it
+rejects with an exact reason that goes back to the LLM (and to the user of
+``lifelong train-robot --reward FILE.py``), naming the rule broken and what to write instead.
+Below it, every call of untrusted code happens in a worker process that the OS confines
+(:mod:`lifelong.sandbox`, applied by :mod:`lifelong.robotics.pool` before the code is loaded): no
+processes, no network, no files outside the run folder, memory and CPU-time caps. That layer
+holds even for code that gets past every rule here; this one makes mistakes cheap and clear.
+
+Gates of the language layer:
 
 1. **Format** (:func:`extract_code`): the reply must hold a ```python block (or be bare code).
 2. **Static** (:func:`check_source`): the AST is walked against an allowlist: imports only of
-   numpy, torch and math; no private or dunder attribute (``x.__class__``, ``torch._C``); no
-   attribute that reaches the file system, processes or code loading (``np.load``, ``torch.os``,
-   ``str.format``); only a small set of harmless builtins (no ``open``/``exec``/``eval``/
-   ``compile``/``getattr``/``globals``/``__import__``); no classes, async code or generators.
-3. **Dynamic** (:class:`SandboxedReward`): the code runs in a namespace whose ``__builtins__`` is
-   that small set, under a wall-clock limit for the module body, the first call and every later
-   call (a SIGALRM timer in the calling thread, which is the worker's main thread), and every
+   numpy, torch and math and a few of their submodules (:data:`ALLOWED_SUBMODULES`); no private
+   or dunder attribute; no attribute that reaches files, processes or code loading (``np.load``,
+   ``torch.os``, ``str.format``); no assignment to attributes (``np.isnan = ...`` would switch
+   off the output checks); only a small set of harmless builtins (no ``open``/``exec``/``eval``/
+   ``getattr``/``hasattr``/``vars``/``type``/``__import__``); no classes, async code or generators.
+3. **Guarded attributes** (:func:`guard_attributes`): every attribute the code reads goes through
+   :func:`checked_attribute`, which refuses *values* a name check cannot see: a module outside
+   the allowlist however it was reached (``torch.functional.operator``, ``np.core.multiarray``,
+   ``np.random.mtrand``), and callables of any other module, such as ``operator.attrgetter`` or
+   ``functools.partial``, which fetch attributes by string. With ``getattr`` and its relatives
+   gone as builtins and unreachable as values, every attribute the code can touch is spelled in
+   the source, where gate 2 reads it.
+4. **Running** (:class:`SandboxedReward`): the code runs with ``__builtins__`` limited to that set,
+   under a time limit for the module body, the first call and every later call, and every
    output is checked for type, shape [N], NaN and inf (``sim.call_reward``).
 
-This is a guard against the mistakes and naive escapes that LLM-written code makes, not a
-security boundary against a determined attacker: that role falls to the worker *process* each
-candidate trains in, which the parent kills when it overruns its deadline
-(:mod:`lifelong.robotics.eureka`).
+Time limits: a wall-clock SIGALRM whose Python handler raises :class:`RewardTimeout` at the
+candidate's next bytecode, so a Python loop is reported with its line. A long call inside numpy
+or torch C code never returns to the interpreter, so in a worker (:func:`enable_hard_time_limits`)
+each call also arms ITIMER_PROF, whose SIGPROF keeps its default action: after the limit plus
+:data:`HARD_GRACE_S` of CPU time the kernel ends the process, and the parent reports "a reward
+call ran over N s". Two ``setitimer`` calls per reward call, not measurable in env-steps/s.
+
+Why not RestrictedPython (PyPI): it rewrites attribute reads into ``_getattr_`` calls, as gate 3
+does, but its guards are name-based (``safer_getattr`` refuses ``_`` names and ``format``), so
+the module and value checks this issue needs would be ours either way; its compile errors are
+generic ("... is an invalid attribute name because it starts with '_'") where the LLM needs
+what to write instead; and it also wraps every subscript, iteration and write
+(``_getitem_``/``_getiter_``/``_write_``), which our threat model leaves to the OS layer.
+Measured on the HalfCheetah human reward (64 envs), one call: plain 12 us, gate 3 13 us,
+RestrictedPython 8.0 with the usual guards 17 us; a step of the simulator alone is ~4000 us.
 """
 
 from __future__ import annotations
@@ -33,6 +58,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -42,8 +68,14 @@ from lifelong.robotics.sim import RewardShapeError, State, call_reward
 FUNCTION_NAME = "compute_reward"
 FILENAME = "<reward>"
 ALLOWED_MODULES = ("numpy", "torch", "math")
+# The only modules reward code may import or hold, however reached (``torch.os`` is ``os``):
+ALLOWED_SUBMODULES = frozenset({
+    "numpy", "numpy.linalg", "numpy.random", "numpy.fft", "math", "torch", "torch.nn",
+    "torch.nn.functional", "torch.linalg", "torch.fft", "torch.special",
+})
 FIRST_CALL_TIMEOUT_S = 10.0  # the first call may import torch submodules lazily
 CALL_TIMEOUT_S = 2.0  # one batched call of a sane reward takes microseconds
+HARD_GRACE_S = 1.0  # CPU seconds past a call's limit before the kernel ends a worker stuck in C
 # A reward that is merely slow (a Python loop over envs) passes every per-call limit yet would
 # stretch one training to hours; after SLOW_AFTER_CALLS calls its mean call time must stay below:
 SLOW_CALL_S = 0.05
@@ -53,7 +85,7 @@ SAFE_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name)
     for name in (
         "abs", "all", "any", "bool", "complex", "dict", "divmod", "enumerate", "filter", "float",
-        "frozenset", "hasattr", "int", "isinstance", "iter", "len", "list", "map", "max", "min",
+        "frozenset", "int", "isinstance", "iter", "len", "list", "map", "max", "min",
         "next", "pow", "range", "reversed", "round", "set", "slice", "sorted", "str", "sum",
         "tuple", "zip", "True", "False", "None",
         "ArithmeticError", "AssertionError", "Exception", "FloatingPointError", "IndexError",
@@ -61,6 +93,7 @@ SAFE_BUILTINS: dict[str, Any] = {
         "ValueError", "ZeroDivisionError",
     )
 }
+_SAFE_BUILTIN_IDS = frozenset(id(value) for value in SAFE_BUILTINS.values())
 # Attributes that reach outside the computation: files, processes, code loading, thread settings.
 DENIED_ATTRIBUTES = frozenset({
     "os", "sys", "subprocess", "shutil", "builtins", "importlib", "ctypes", "ctypeslib", "pickle",
@@ -71,7 +104,7 @@ DENIED_ATTRIBUTES = frozenset({
     "library", "utils", "cpp_extension", "package", "serialization", "distributed", "backends",
     "f2py", "distutils", "testing", "lib", "npyio", "DataSource", "format", "format_map",
     "set_num_threads", "set_num_interop_threads", "set_default_device", "classes", "load_library",
-    "onnx", "export", "profiler",
+    "onnx", "export", "profiler", "operator", "functools", "attrgetter", "methodcaller",
 })
 # Frame, code and traceback objects lead back to real globals (``gen.gi_frame.f_back.f_globals``).
 INTROSPECTION = re.compile(r"^(f|gi|co|cr|ag|tb|func)_")
@@ -85,6 +118,16 @@ FORBIDDEN_NODES: dict[type, str] = {
     ast.YieldFrom: "generators (yield from) are not allowed",
     ast.Global: "global statements are not allowed",
     ast.Nonlocal: "nonlocal statements are not allowed",
+}
+# What to write instead, appended to each rejection so the LLM can act on it.
+WRITE_INSTEAD = {
+    "import": "import only numpy, torch and math (e.g. `import numpy as np`, "
+              "`import torch.nn.functional as F`)",
+    "attribute": "compute the reward from the `state` arrays with numpy, torch or math "
+                 "functions; reward code cannot reach files, processes, other modules, or "
+                 "attributes by name",
+    "name": "use arithmetic, numpy/torch/math functions and the builtins "
+            f"{', '.join(n for n in SAFE_BUILTINS if n[0].islower())}",
 }
 
 CODE_BLOCK = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
@@ -109,6 +152,24 @@ class RewardTimeout(BaseException):
     A BaseException, so a candidate's ``except Exception`` cannot swallow it and keep looping
     (``BaseException`` and bare ``except:`` are not allowed in reward code).
     """
+
+
+class Refused(BaseException):
+    """Raised inside the candidate by the guarded attribute read or import (gate 3).
+
+    A BaseException for the same reason as :class:`RewardTimeout`: the refusal must reach the
+    LLM, not be caught and worked around.
+    """
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def _rule_message(rule: str, message: str) -> str:
+    """``message`` plus what to write instead, for the rules that have such advice."""
+    advice = WRITE_INSTEAD.get(rule)
+    return f"{message}; {advice}" if advice else message
 
 
 # --- gate 1: the reply format ---------------------------------------------------------------------
@@ -176,6 +237,27 @@ def _check_import(node: ast.Import | ast.ImportFrom) -> str | None:
         bad = [p for p in parts[1:] if p.startswith("_") or p in DENIED_ATTRIBUTES]
         if bad:
             return f"import of {module!r} is not allowed ({bad[0]!r} is off limits)"
+        if module not in ALLOWED_SUBMODULES:
+            return (f"import of {module!r} is not allowed (modules reward code may use: "
+                    f"{', '.join(sorted(ALLOWED_SUBMODULES))})")
+    return None
+
+
+def _check_attribute(node: ast.Attribute) -> str | None:
+    if node.attr.startswith("_"):
+        kind = "dunder" if node.attr.startswith("__") else "private"
+        return f"access to the {kind} attribute '.{node.attr}' is not allowed"
+    if node.attr in DENIED_ATTRIBUTES or INTROSPECTION.match(node.attr):
+        return f"the attribute '.{node.attr}' is not allowed in reward code"
+    return None
+
+
+def _check_name(node: ast.Name, bound: set[str]) -> str | None:
+    if node.id.startswith("__"):
+        return f"the name {node.id!r} is not allowed"
+    unsafe = node.id not in bound and node.id not in SAFE_BUILTINS and hasattr(builtins, node.id)
+    if isinstance(node.ctx, ast.Load) and unsafe:
+        return f"the builtin {node.id!r} is not allowed in reward code"
     return None
 
 
@@ -185,26 +267,22 @@ def _violation(node: ast.AST, bound: set[str]) -> tuple[str, str] | None:
         return "node", FORBIDDEN_NODES[type(node)]
     if isinstance(node, ast.ExceptHandler) and node.type is None:
         return "node", "a bare 'except:' is not allowed; catch specific exceptions"
+    if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+        return "node", (f"assigning to or deleting an attribute ('.{node.attr} = ...') is not "
+                        "allowed; keep values in local variables")
+    found: tuple[str, str | None] = ("", None)
     if isinstance(node, ast.Import | ast.ImportFrom):
-        message = _check_import(node)
-        return ("import", message) if message else None
-    if isinstance(node, ast.Attribute):
-        if node.attr.startswith("_"):
-            kind = "dunder" if node.attr.startswith("__") else "private"
-            return "attribute", f"access to the {kind} attribute '.{node.attr}' is not allowed"
-        if node.attr in DENIED_ATTRIBUTES or INTROSPECTION.match(node.attr):
-            return "attribute", f"the attribute '.{node.attr}' is not allowed in reward code"
-    if isinstance(node, ast.Name):
-        if node.id.startswith("__"):
-            return "name", f"the name {node.id!r} is not allowed"
-        unsafe = node.id not in bound and node.id not in SAFE_BUILTINS and hasattr(builtins, node.id)
-        if isinstance(node.ctx, ast.Load) and unsafe:
-            return "name", f"the builtin {node.id!r} is not allowed in reward code"
-    if isinstance(node, ast.FunctionDef | ast.arg):
+        found = "import", _check_import(node)
+    elif isinstance(node, ast.Attribute):
+        found = "attribute", _check_attribute(node)
+    elif isinstance(node, ast.Name):
+        found = "name", _check_name(node, bound)
+    elif isinstance(node, ast.FunctionDef | ast.arg):
         name = node.name if isinstance(node, ast.FunctionDef) else node.arg
         if name.startswith("__"):
-            return "name", f"the name {name!r} is not allowed"
-    return None
+            found = "name", f"the name {name!r} is not allowed"
+    rule, message = found
+    return (rule, _rule_message(rule, message)) if message else None
 
 
 def check_source(code: str) -> ast.Module:
@@ -219,6 +297,11 @@ def check_source(code: str) -> ast.Module:
         if found:
             rule, message = found
             raise RewardRejected(rule, f"line {getattr(node, 'lineno', '?')}: {message}")
+    _check_signature(tree)
+    return tree
+
+
+def _check_signature(tree: ast.Module) -> None:
     functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
     if FUNCTION_NAME not in functions:
         defined = f" (it defines: {', '.join(functions)})" if functions else ""
@@ -232,18 +315,70 @@ def check_source(code: str) -> ast.Module:
             "signature",
             f"line {fn.lineno}: {FUNCTION_NAME} must take exactly one argument, the state dict",
         )
-    return tree
 
 
-# --- gate 3: running it -------------------------------------------------------------------------
+# --- gate 3: guarded attribute reads and imports ------------------------------------------------
+
+GUARD = "__reward_attribute__"  # what attribute reads call; reward code cannot name a dunder
+
+
+def refused_value(value: Any) -> str | None:
+    """Why reward code may not hold ``value``, or None: modules and callables outside the allowlist.
+
+    Values are judged, not names: ``torch.functional.operator`` *is* the ``operator`` module,
+    and ``attrgetter("os")`` is a callable of that module, whatever the code called them.
+    """
+    if isinstance(value, ModuleType):
+        if value.__name__ in ALLOWED_SUBMODULES:
+            return None
+        return f"is the module '{value.__name__}', which reward code may not use"
+    if not callable(value):
+        return None
+    module = getattr(value, "__module__", None)
+    if not isinstance(module, str) or module.split(".")[0] in ALLOWED_MODULES:
+        return None  # bound methods of arrays, tensors, dicts carry no module
+    if module == "builtins" and id(value) in _SAFE_BUILTIN_IDS:
+        return None
+    name = getattr(value, "__qualname__", type(value).__qualname__)
+    return f"is {module}.{name}, which reward code may not call"
+
+
+def checked_attribute(obj: Any, name: str) -> Any:
+    """``obj.name`` for reward code: the value unless :func:`refused_value` refuses it."""
+    value = getattr(obj, name)
+    why = refused_value(value)
+    if why:
+        owner = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__name__
+        raise Refused("attribute", _rule_message("attribute", f"'{owner}.{name}' {why}"))
+    return value
+
+
+class _GuardAttributes(ast.NodeTransformer):
+    """Rewrite every attribute read ``x.name`` into ``__reward_attribute__(x, "name")``."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load):
+            return node  # gate 2 rejects attribute stores
+        call = ast.Call(ast.Name(GUARD, ast.Load()), [node.value, ast.Constant(node.attr)], [])
+        return ast.copy_location(call, node)
+
+
+def guard_attributes(tree: ast.Module) -> ast.Module:
+    return ast.fix_missing_locations(_GuardAttributes().visit(tree))
 
 
 def _guarded_import(name: str, globals: Any = None, locals: Any = None,
                     fromlist: Any = (), level: int = 0) -> Any:
-    """``__import__`` for the sandbox: the static check already vetted names; this re-checks."""
-    if level or name.split(".")[0] not in ALLOWED_MODULES:
-        raise ImportError(f"import of {name!r} is not allowed")
-    return __import__(name, globals, locals, fromlist, level)
+    """``__import__`` for the sandbox: allowlisted modules only, and no refused name from them."""
+    if level or name not in ALLOWED_SUBMODULES:
+        raise Refused("import", _rule_message("import", f"import of {name!r} is not allowed"))
+    module = __import__(name, globals, locals, fromlist, level)
+    for item in fromlist or ():
+        why = refused_value(getattr(module, item, None))
+        if why:
+            raise Refused("import", _rule_message("import", f"'{name}.{item}' {why}"))
+    return module
 
 
 def _noop_print(*args: Any, **kwargs: Any) -> None:
@@ -254,15 +389,43 @@ def sandbox_builtins() -> dict[str, Any]:
     return {**SAFE_BUILTINS, "__import__": _guarded_import, "print": _noop_print}
 
 
+# --- time limits ------------------------------------------------------------------------------
+
+_hard_cpu_s_per_s = 0.0  # > 0 in a worker: see enable_hard_time_limits
+
+
+def enable_hard_time_limits(threads: int = 1) -> None:
+    """In a worker process only: a call stuck in C code past its limit ends the whole process.
+
+    SIGPROF gets its default action (terminate), and :func:`time_limit` arms ITIMER_PROF, which
+    counts the process's CPU time, at ``threads`` x (limit + HARD_GRACE_S): a call computing in
+    C on ``threads`` threads is stopped by the kernel, where no Python handler can run.
+    """
+    global _hard_cpu_s_per_s
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    _hard_cpu_s_per_s = float(max(1, threads))
+
+
 @contextmanager
-def time_limit(seconds: float | None, what: str) -> Iterator[None]:
-    """Raise :class:`RewardTimeout` in this thread after ``seconds`` of wall time.
+def _hard_limit(seconds: float) -> Iterator[None]:
+    if not _hard_cpu_s_per_s:
+        yield
+        return
+    signal.setitimer(signal.ITIMER_PROF, _hard_cpu_s_per_s * (seconds + HARD_GRACE_S))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+@contextmanager
+def _soft_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise :class:`RewardTimeout` at the next bytecode after ``seconds`` of wall time.
 
     Uses SIGALRM, so it only works in the main thread (where training workers run the reward);
-    elsewhere it is a no-op and the parent's per-candidate deadline is the limit. An outer
-    ITIMER_REAL (pytest-timeout's, say) is saved and restored.
+    elsewhere it is a no-op. An outer ITIMER_REAL (pytest-timeout's, say) is saved and restored.
     """
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
 
@@ -282,6 +445,17 @@ def time_limit(seconds: float | None, what: str) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
 
 
+@contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """``what`` may run ``seconds``: a Python loop past it is reported with its line, and in a
+    worker a call stuck in C code is ended by the kernel (see the module docstring)."""
+    if not seconds:
+        yield
+        return
+    with _hard_limit(seconds), _soft_limit(seconds, what):
+        yield
+
+
 def _candidate_line(exc: BaseException) -> str:
     """'line N: ' of the innermost frame inside the candidate's code, if any."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == FILENAME]
@@ -295,6 +469,20 @@ class StateView(dict):
         raise KeyError(f"state has no field {key!r}; fields: {', '.join(sorted(self))}")
 
 
+def _compile(code: str, language_checks: bool) -> tuple[Any, dict[str, Any]]:
+    """The code object and the globals it runs in.
+
+    ``language_checks=False`` is a test hook: the raw code with the real builtins, so that tests
+    can show the OS boundary of a confined worker holds with no language rule in front of it.
+    """
+    if not language_checks:
+        tree = ast.parse(code, filename=FILENAME)
+        return compile(tree, FILENAME, "exec"), {"__builtins__": builtins, "__name__": "reward"}
+    tree = guard_attributes(check_source(code))
+    namespace = {"__builtins__": sandbox_builtins(), "__name__": "reward", GUARD: checked_attribute}
+    return compile(tree, FILENAME, "exec"), namespace
+
+
 class SandboxedReward:
     """A vetted reward: call it with a state; returns normalised (reward[N], {name: [N]}).
 
@@ -304,17 +492,17 @@ class SandboxedReward:
 
     def __init__(self, code: str, call_timeout_s: float = CALL_TIMEOUT_S,
                  first_call_timeout_s: float = FIRST_CALL_TIMEOUT_S,
-                 slow_call_s: float = SLOW_CALL_S) -> None:
-        tree = check_source(code)
+                 slow_call_s: float = SLOW_CALL_S, language_checks: bool = True) -> None:
+        compiled, namespace = _compile(code, language_checks)
         self.code = code
         self.call_timeout_s = call_timeout_s
         self.first_call_timeout_s = first_call_timeout_s
         self.slow_call_s = slow_call_s
         self.calls = 0
         self.seconds = 0.0  # time spent in calls after the first (the first may warm caches)
-        namespace: dict[str, Any] = {"__builtins__": sandbox_builtins(), "__name__": "reward"}
-        self._run("the module body", lambda: exec(compile(tree, FILENAME, "exec"), namespace),  # noqa: S102
-                  first_call_timeout_s)
+        self._run("the module body", lambda: exec(compiled, namespace), first_call_timeout_s)  # noqa: S102
+        if not callable(namespace.get(FUNCTION_NAME)):
+            raise RewardRejected("signature", f"the code must define {FUNCTION_NAME}(state)")
         self.fn = namespace[FUNCTION_NAME]
 
     def _run(self, what: str, thunk: Any, timeout: float | None) -> Any:
@@ -323,6 +511,8 @@ class SandboxedReward:
                 return thunk()
         except RewardTimeout as exc:
             raise RewardRejected("timeout", f"{_candidate_line(exc)}{exc}") from None
+        except Refused as exc:
+            raise RewardRejected(exc.rule, f"{_candidate_line(exc)}{exc}") from None
         except RewardShapeError as exc:
             raise RewardRejected("output", f"{what}: {exc}") from None
         except RewardRejected:
@@ -394,15 +584,28 @@ def load_reward(text: str, **limits: float) -> SandboxedReward:
     return SandboxedReward(extract_code(text), **limits)
 
 
-def load_reward_file(path: Path | str, **limits: float) -> SandboxedReward:
-    """``--reward FILE.py``: the file must pass the same sandbox as LLM-written code."""
+def read_reward_file(path: Path | str) -> str:
+    """``--reward FILE.py``: the file's code once it passes gates 1-2, which run no code.
+
+    The code itself runs only in a confined worker (:mod:`lifelong.robotics.pool`).
+    """
     path = Path(path)
     try:
-        text = path.read_text()
+        code = path.read_text()
     except OSError as exc:
         raise RewardRejected("format", f"cannot read reward file {path}: {exc.strerror}") from None
     try:
-        return SandboxedReward(text, **limits)
+        check_source(code)
+    except RewardRejected as exc:
+        raise RewardRejected(exc.rule, f"{path}: {exc.reason}") from None
+    return code
+
+
+def load_reward_file(path: Path | str, **limits: float) -> SandboxedReward:
+    """A reward file as a callable *in this process* (tests, benchmarks): trusted callers only."""
+    code = read_reward_file(path)
+    try:
+        return SandboxedReward(code, **limits)
     except RewardRejected as exc:
         raise RewardRejected(exc.rule, f"{path}: {exc.reason}") from None
 
