@@ -17,6 +17,7 @@ from lifelong.cli import (
     report,
     robot,
     run_program,
+    serve,
     server,
     skills,
 )
@@ -24,6 +25,7 @@ from lifelong.cli import (
 app.command("explore")(explore.explore)
 app.command("report")(report.report)
 app.command("run-program")(run_program.run_program)
+app.command("serve")(serve.serve)
 app.command("train-robot")(robot.train_robot)
 
 app.add_typer(server.app, name="server")
