@@ -112,8 +112,8 @@ def create_app(config: ServeConfig, library: SkillLibrary | None = None, warm: b
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.hosts())
     app.add_middleware(SecurityHeaders)
 
-    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return tpl.TemplateResponse(request, name, {"site": site, "config": config, **context},
+    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return tpl.TemplateResponse(request, template, {"site": site, "config": config, **context},
                                     status_code=status)
 
     _error_handlers(app, page)
