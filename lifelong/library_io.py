@@ -10,16 +10,24 @@ Formats
                     ``skill/skills.json``.
 
 Imports are all-or-nothing: everything is read and validated first (paths inside archives,
-the manifest's schema, every referenced file), and only then written to the library.
+the manifest's schema, every referenced file), and only then written to the library, in one
+transaction that removes what it wrote if a write fails.
+
+A source is untrusted: every path it names is checked by :func:`member_path` (relative, no
+'..'), nothing is read through a symbolic link, and every file has a size limit, so an import
+can neither read files outside the source nor fill the disk.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -34,6 +42,23 @@ IMPORT_FORMATS = ("auto", "zip", "dir", "agent-skills", "voyager")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "lifelong-skill-library"
 LANG = {"minecraft-program": "javascript", "reward-function": "python", "policy": "python"}
+
+MAX_CODE_BYTES = 1_000_000
+"""A skill's code file or SKILL.md. Learned programs are a few KB; a megabyte is far beyond any,
+and stops a hostile source from planting a huge file that every prompt would then carry."""
+MAX_RECORD_BYTES = 1_000_000
+"""A ``skill.json``: a description, evidence and counters, a few KB in practice."""
+MAX_TABLE_BYTES = 64_000_000
+"""A ``manifest.json`` or Voyager's ``skills.json``, which lists every skill (and, for Voyager,
+holds all their code): room for tens of thousands of skills."""
+MAX_ARTIFACT_BYTES = 512_000_000
+"""One artifact (a file, or a folder counted whole): policy checkpoints and plots are KB to tens
+of MB; this leaves room for large networks while refusing a disk-filling file."""
+MAX_IMPORT_BYTES = 2_000_000_000
+"""Everything one import reads, and everything a zip may expand to (checked against both the
+sizes its directory declares and the bytes it really inflates to, against zip bombs)."""
+MAX_ARCHIVE_MEMBERS = 100_000
+"""Files in one zip: an export holds 2-3 per skill version; this bounds inode use."""
 
 
 class ImportRefused(LibraryError):
@@ -59,6 +84,22 @@ class Pending:
     record: dict[str, Any]
     code: str
     artifacts: dict[str, Path] = field(default_factory=dict)
+
+
+class _Budget:
+    """Counts the bytes one import reads, against MAX_IMPORT_BYTES."""
+
+    def __init__(self, source: Path) -> None:
+        self.source, self.used = source, 0
+
+    def take(self, size: int, what: str) -> None:
+        self.used += size
+        if self.used > MAX_IMPORT_BYTES:
+            raise ImportRefused(
+                f"refusing {self.source}: it holds more than {MAX_IMPORT_BYTES:,} bytes (reached at "
+                f"{what}; MAX_IMPORT_BYTES in lifelong/library_io.py); split it into smaller "
+                "imports. Nothing was imported"
+            )
 
 
 def _check_format(fmt: str, valid: tuple[str, ...]) -> str:
@@ -145,47 +186,111 @@ def import_library(library: SkillLibrary, src: Path, fmt: str = "auto") -> list[
     if not src.exists():
         raise ImportRefused(f"{src} does not exist")
     fmt = detect_format(src) if fmt == "auto" else fmt
+    budget = _Budget(src)
     if fmt == "zip":
         with tempfile.TemporaryDirectory() as tmp:
             _safe_extract(src, Path(tmp))
-            return _store(library, _read_dir(Path(tmp)))
+            return _store(library, _read_dir(Path(tmp), budget))
     readers = {"dir": _read_dir, "agent-skills": _read_agent_skills, "voyager": _read_voyager}
-    return _store(library, readers[fmt](src))
+    return _store(library, readers[fmt](src, budget))
 
 
 def _store(library: SkillLibrary, pending: list[Pending]) -> list[Skill]:
+    """Add every pending skill in one transaction: all of them land, or none.
+
+    A skill already stored with the same code (at any version) is not added again, so
+    importing the same lineage twice changes nothing.
+    """
     stored = []
-    for item in pending:
-        rec = item.record
-        stored.append(library.add(
-            rec["name"], item.code, kind=rec["kind"], description=rec["description"],
-            task=rec.get("task", ""), calls=rec.get("calls", []), evidence=rec.get("evidence"),
-            world=rec.get("world", "minecraft"), artifacts=item.artifacts, created=rec.get("created"),
-        ))
+    with library.transaction():
+        for item in pending:
+            rec = item.record
+            stored.append(library.add(
+                rec["name"], item.code, kind=rec["kind"], description=rec["description"],
+                task=rec.get("task", ""), calls=rec.get("calls", []), evidence=rec.get("evidence"),
+                world=rec.get("world", "minecraft"), artifacts=item.artifacts,
+                created=rec.get("created"), match_any_version=True,
+            ))
     return stored
 
 
+def member_path(rel: str, source: Path | str) -> PurePosixPath:
+    """``rel`` as a path relative to the source, or ImportRefused.
+
+    The one check for every path a source names (zip members, manifest entries, ``code_file``,
+    artifacts): an absolute path, a drive letter or a '..' would read or write outside the
+    source (zip-slip). Backslashes count as separators, as Windows tools write them.
+    """
+    posix = rel.replace("\\", "/")
+    parts = PurePosixPath(posix).parts
+    if not parts or posix.startswith("/") or re.match(r"^[A-Za-z]:", posix) or ".." in parts or "\0" in rel:
+        raise ImportRefused(
+            f"refusing {source}: path {rel!r} is empty, absolute or has '..' (zip-slip); "
+            "an export only names paths inside itself. Nothing was imported"
+        )
+    return PurePosixPath(posix)
+
+
 def _safe_extract(archive_path: Path, dest: Path) -> None:
-    """Refuse the whole archive if any member could land outside ``dest`` (zip-slip)."""
-    with zipfile.ZipFile(archive_path) as archive:
-        for info in archive.infolist():
-            name = info.filename
-            parts = PurePosixPath(name.replace("\\", "/")).parts
-            if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-                raise ImportRefused(
-                    f"refusing {archive_path}: member {name!r} has an absolute path or '..' "
-                    "(zip-slip); nothing was imported"
-                )
-            if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise ImportRefused(f"refusing {archive_path}: member {name!r} is a symbolic link")
-        archive.extractall(dest)
-
-
-def _read_dir(src: Path) -> list[Pending]:
+    """Extract after checking every member (path, type, declared size); refuse the whole
+    archive on the first bad one. Bytes are counted as they inflate, and each member's size
+    and CRC must match its declaration, so a lying header cannot expand past the limits."""
     try:
-        manifest = Manifest.model_validate_json((src / MANIFEST).read_text())
-    except FileNotFoundError as exc:
-        raise ImportRefused(f"{src} has no {MANIFEST}; it is not an exported library") from exc
+        with zipfile.ZipFile(archive_path) as archive:
+            infos = archive.infolist()
+            _check_members(archive_path, infos)
+            for info in infos:
+                if not info.is_dir():
+                    _extract_member(archive, info, dest / member_path(info.filename, archive_path))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
+        raise ImportRefused(
+            f"{archive_path} is not a readable zip archive ({exc}); export it again. "
+            "Nothing was imported"
+        ) from exc
+
+
+def _check_members(archive_path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        raise ImportRefused(f"refusing {archive_path}: {len(infos):,} files, more than "
+                            f"MAX_ARCHIVE_MEMBERS ({MAX_ARCHIVE_MEMBERS:,}); nothing was imported")
+    for info in infos:
+        member_path(info.filename, archive_path)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ImportRefused(f"refusing {archive_path}: member {info.filename!r} is a symbolic "
+                                "link; nothing was imported")
+        if info.file_size > MAX_ARTIFACT_BYTES:
+            raise ImportRefused(f"refusing {archive_path}: member {info.filename!r} declares "
+                                f"{info.file_size:,} bytes, over MAX_ARTIFACT_BYTES "
+                                f"({MAX_ARTIFACT_BYTES:,}); nothing was imported")
+    declared = sum(info.file_size for info in infos)
+    if declared > MAX_IMPORT_BYTES:
+        raise ImportRefused(f"refusing {archive_path}: it expands to {declared:,} bytes, over "
+                            f"MAX_IMPORT_BYTES ({MAX_IMPORT_BYTES:,}); nothing was imported")
+
+
+def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Copy one member, stopping at its declared size; then its CRC must match."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written, crc = 0, 0
+    with archive.open(info) as src, target.open("wb") as out:
+        while block := src.read(1 << 20):
+            written += len(block)
+            if written > info.file_size:
+                break
+            crc = zlib.crc32(block, crc)
+            out.write(block)
+    if written != info.file_size or crc != info.CRC:
+        raise ImportRefused(
+            f"refusing {archive.filename}: member {info.filename!r} inflates to other bytes than "
+            "its header declares (a zip bomb, or a damaged archive); nothing was imported"
+        )
+
+
+def _read_dir(src: Path, budget: _Budget) -> list[Pending]:
+    if not (src / MANIFEST).exists():
+        raise ImportRefused(f"{src} has no {MANIFEST}; it is not an exported library")
+    try:
+        manifest = Manifest.model_validate_json(_read_text(src, MANIFEST, MAX_TABLE_BYTES, budget))
     except ValidationError as exc:
         raise ImportRefused(f"malformed {MANIFEST} in {src}: {_first_error(exc)}; nothing was imported") from exc
     if manifest.format != MANIFEST_FORMAT:
@@ -194,21 +299,80 @@ def _read_dir(src: Path) -> list[Pending]:
     for entry in sorted(manifest.skills, key=lambda e: (e.name, e.version)):
         folder = _inside(src, entry.path)
         try:
-            record = Skill.model_validate_json((folder / "skill.json").read_text())
-            code = (folder / record.code_file).read_text()
-        except (OSError, ValidationError) as exc:
-            raise ImportRefused(f"skill {entry.name} v{entry.version} at {entry.path} is unreadable: {exc}") from exc
+            record = Skill.model_validate_json(_read_text(folder, "skill.json", MAX_RECORD_BYTES, budget))
+        except ValidationError as exc:
+            raise ImportRefused(f"skill {entry.name} v{entry.version} at {entry.path}/skill.json is "
+                                f"malformed: {_first_error(exc)}; nothing was imported") from exc
         check_name(record.name)
-        artifacts = {a: _inside(folder / "artifacts", a) for a in record.artifacts}
+        code = _read_text(folder, record.code_file, MAX_CODE_BYTES, budget)
+        artifacts = {a: _artifact(folder / "artifacts", a, budget) for a in record.artifacts}
         pending.append(Pending(record.model_dump(), code, artifacts))
     return pending
 
 
 def _inside(root: Path, rel: str) -> Path:
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise ImportRefused(f"path {rel!r} points outside the source; nothing was imported")
+    """``root/rel``, refusing a path that escapes ``root`` or passes through a symbolic link
+    (a link would let the source name any file on this machine)."""
+    path = root
+    for part in member_path(rel, root).parts:
+        path = path / part
+        if path.is_symlink():
+            raise ImportRefused(f"refusing {path}: it is a symbolic link; an import reads only "
+                                "real files inside the source. Nothing was imported")
     return path
+
+
+def _read_text(root: Path, rel: str, limit: int, budget: _Budget) -> str:
+    """The UTF-8 text of ``root/rel``: a regular file inside the source, at most ``limit`` bytes."""
+    path = _inside(root, rel)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ImportRefused(f"refusing {path}: not a regular file; nothing was imported")
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ImportRefused(f"{path} is unreadable ({exc.strerror or exc}); the source is "
+                            "incomplete, export it again. Nothing was imported") from exc
+    if len(data) > limit:
+        raise ImportRefused(f"refusing {path}: larger than {limit:,} bytes, the limit for this kind "
+                            "of file (see lifelong/library_io.py); nothing was imported")
+    budget.take(len(data), str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(f"refusing {path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                            "nothing was imported") from exc
+
+
+def _artifact(root: Path, rel: str, budget: _Budget) -> Path:
+    """An artifact's path, after checking that it exists, holds only regular files and folders
+    (no links, devices or pipes) and stays within MAX_ARTIFACT_BYTES."""
+    path = _inside(root, rel)
+    if not path.exists():
+        raise ImportRefused(f"artifact {path} is missing; the source is incomplete, export it "
+                            "again. Nothing was imported")
+    files = [path] if not path.is_dir() else sorted(path.rglob("*"))
+    size = 0
+    for file in files:
+        mode = file.lstat().st_mode
+        if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise ImportRefused(f"refusing {file}: artifacts may hold only regular files and "
+                                "folders (no symbolic links, devices or pipes); nothing was imported")
+        size += file.stat().st_size if stat.S_ISREG(mode) else 0
+    if size > MAX_ARTIFACT_BYTES:
+        raise ImportRefused(f"refusing artifact {path}: {size:,} bytes, over MAX_ARTIFACT_BYTES "
+                            f"({MAX_ARTIFACT_BYTES:,}); nothing was imported")
+    budget.take(size, str(path))
+    return path
+
+
+def _checked(record: dict[str, Any], where: Path) -> dict[str, Any]:
+    """A record read from a foreign format, type-checked as a Skill before anything is written."""
+    try:
+        return Skill.model_validate(record).model_dump()
+    except ValidationError as exc:
+        raise ImportRefused(f"{where}: {_first_error(exc)}; nothing was imported") from exc
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -220,10 +384,11 @@ FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*\n(.*)$", re.DOTALL)
 CODE_BLOCK = re.compile(r"```(\w*)\s*\n(.*?)```", re.DOTALL)
 
 
-def _read_agent_skills(src: Path) -> list[Pending]:
+def _read_agent_skills(src: Path, budget: _Budget) -> list[Pending]:
     pending = []
     for skill_md in sorted(src.glob("*/SKILL.md")):
-        text = skill_md.read_text()
+        folder = skill_md.parent.name
+        text = _read_text(src, f"{folder}/SKILL.md", MAX_CODE_BYTES, budget)
         match = FRONT_MATTER.match(text)
         if not match:
             raise ImportRefused(f"{skill_md} has no YAML front matter (--- name/description ---)")
@@ -234,12 +399,15 @@ def _read_agent_skills(src: Path) -> list[Pending]:
         if not isinstance(front, dict) or not front.get("name") or not front.get("description"):
             raise ImportRefused(f"{skill_md}: front matter needs `name` and `description`")
         meta = front.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise ImportRefused(f"{skill_md}: front matter `metadata` must be a mapping")
         blocks = CODE_BLOCK.findall(match.group(2))
         if not blocks:
             raise ImportRefused(f"{skill_md}: no fenced code block with the skill's code")
         lang, code = blocks[-1]
         siblings = sorted(skill_md.parent.glob("code.*"))
-        code = siblings[0].read_text() if siblings else code  # exact bytes when we exported it
+        if siblings:  # exact bytes when we exported it
+            code = _read_text(src, f"{folder}/{siblings[0].name}", MAX_CODE_BYTES, budget)
         kind = meta.get("kind") or ("minecraft-program" if lang in ("js", "javascript") else "reward-function")
         if kind not in KINDS:
             raise ImportRefused(f"{skill_md}: kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -247,7 +415,7 @@ def _read_agent_skills(src: Path) -> list[Pending]:
                   "description": str(front["description"]), "task": meta.get("task", ""),
                   "world": meta.get("world", "minecraft" if kind == "minecraft-program" else "robotics"),
                   "calls": meta.get("calls", [])}
-        pending.append(Pending(record, code))
+        pending.append(Pending(_checked(record, skill_md), code))
     if not pending:
         raise ImportRefused(f"{src} holds no */SKILL.md")
     return pending
@@ -256,30 +424,42 @@ def _read_agent_skills(src: Path) -> list[Pending]:
 VOYAGER_DESCRIPTION = re.compile(r"//\s?(.*)")
 
 
-def _read_voyager(src: Path) -> list[Pending]:
+def _read_voyager(src: Path, budget: _Budget) -> list[Pending]:
     root = src / "skill" if (src / "skill" / "skills.json").exists() else src
     try:
-        table = json.loads((root / "skills.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ImportRefused(f"{root / 'skills.json'} is unreadable: {exc}") from exc
-    if not isinstance(table, dict):
+        table = json.loads(_read_text(root, "skills.json", MAX_TABLE_BYTES, budget))
+    except json.JSONDecodeError as exc:
+        raise ImportRefused(f"{root / 'skills.json'} is not valid JSON: {exc}") from exc
+    if not isinstance(table, dict) or not all(isinstance(e, dict | None) for e in table.values()):
         raise ImportRefused(f"{root / 'skills.json'} must map skill names to {{code, description}}")
     pending = []
     for name, entry in sorted(table.items()):
-        code = (entry or {}).get("code") or _read_optional(root / "code" / f"{name}.js")
-        described = (entry or {}).get("description") or _read_optional(root / "description" / f"{name}.txt")
-        if not code:
-            raise ImportRefused(f"Voyager skill {name!r} has no code in skills.json or code/{name}.js")
+        code, described = _voyager_texts(root, check_name(name), entry or {}, budget)
         record = {"name": check_name(name), "kind": "minecraft-program", "world": "minecraft",
                   "description": _voyager_description(described or "", name),
                   "calls": find_calls(code, table.keys(), own_name=name),
                   "evidence": {"source": "voyager"}}
-        pending.append(Pending(record, code))
+        pending.append(Pending(_checked(record, root / "skills.json"), code))
     return pending
 
 
-def _read_optional(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
+def _voyager_texts(root: Path, name: str, entry: dict[str, Any], budget: _Budget) -> tuple[str, str]:
+    """A Voyager skill's code and description stub: from skills.json, else from its files."""
+    code = entry.get("code") or _read_optional(root, f"code/{name}.js", budget)
+    described = entry.get("description") or _read_optional(root, f"description/{name}.txt", budget)
+    if not isinstance(code, str) or not isinstance(described, str):
+        raise ImportRefused(f"Voyager skill {name!r}: code and description must be text")
+    if not code:
+        raise ImportRefused(f"Voyager skill {name!r} has no code in skills.json or code/{name}.js")
+    if len(code.encode()) > MAX_CODE_BYTES:
+        raise ImportRefused(f"refusing Voyager skill {name!r}: its code is over MAX_CODE_BYTES "
+                            f"({MAX_CODE_BYTES:,}); nothing was imported")
+    return code, described
+
+
+def _read_optional(root: Path, rel: str, budget: _Budget) -> str:
+    path = root / rel
+    return _read_text(root, rel, MAX_CODE_BYTES, budget) if path.exists() or path.is_symlink() else ""
 
 
 def _voyager_description(text: str, name: str) -> str:
