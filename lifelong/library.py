@@ -9,7 +9,7 @@ On disk::
     <root>/index/embedder.json               which embedder built the index, and its dimension
     <root>/index/seal.json                   checksums of the index's segment files (see below)
     <root>/.lock                             the write lock (see :meth:`SkillLibrary.writing`)
-    <root>/.staging/                         versions being written; empty between writes
+    <root>/.tmp-staging/                     a version being written; absent between writes
 
 Every version of a skill is kept (relearning a name adds ``v<k+1>``; its record names the version
 it replaces), and only the latest version of each name is in the index. The index can always be
@@ -141,7 +141,7 @@ class SkillLibrary:
         self.root = Path(root)
         self.skills_dir = self.root / "skills"
         self.index_dir = self.root / "index"
-        self.staging_dir = self.root / ".staging"
+        self.staging_dir = self.root / ".tmp-staging"
         self.skills_dir.mkdir(parents=True, exist_ok=True)
         if isinstance(embedder, Embedder):
             self.embedder = embedder
@@ -171,6 +171,10 @@ class SkillLibrary:
                 f"another process has been writing to the skill library {self.root} for over "
                 f"{LOCK_TIMEOUT_S:.0f} s; wait for it to finish and retry"
             ) from exc
+        if self._lock.lock_counter == 1:
+            # Writers clear their staging before releasing the lock, so whatever is there now
+            # was left by one that died mid-write.
+            shutil.rmtree(self.staging_dir, ignore_errors=True)
         try:
             yield
         finally:
@@ -332,12 +336,7 @@ class SkillLibrary:
         return None
 
     def _write_version(self, skill: Skill, code: str, artifacts: dict[str, Path]) -> None:
-        """Write into a staging folder, then rename: a version appears whole or not at all.
-
-        Called with the write lock held, so anything already in the staging area was left by a
-        writer that died mid-write; it is cleared here.
-        """
-        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        """Write into a staging folder, then rename: a version appears whole or not at all."""
         staging = self.staging_dir / f"{skill.name}.v{skill.version}"
         final = self._version_dir(skill.name, skill.version)
         try:

@@ -95,7 +95,7 @@ def refused(dst: SkillLibrary, src: Path, match: str, fmt: str = "auto") -> None
     with pytest.raises(ImportRefused, match=match):
         import_library(dst, src, fmt)
     assert len(dst) == 0
-    assert not list(dst.skills_dir.iterdir()) and not list((dst.root / ".staging").glob("*"))
+    assert not list(dst.skills_dir.iterdir()) and not dst.staging_dir.exists()
 
 
 def no_traceback(args: list[str]):
@@ -287,7 +287,7 @@ def test_concurrent_imports_get_distinct_whole_versions(tmp_path):
             folder = lib.skills_dir / name / f"v{skill.version}"
             assert sorted(p.name for p in folder.iterdir()) == ["code.js", "skill.json"]
             assert hashlib.sha256((folder / "code.js").read_bytes()).hexdigest() == skill.code_sha256
-    assert not list((library / ".staging").glob("*"))
+    assert not lib.staging_dir.exists()
     assert not [p for p in library.rglob("*") if ".tmp" in p.name]
 
 
@@ -306,7 +306,15 @@ def test_failed_import_leaves_nothing_behind(exported, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         import_library(dst, exported)
     assert len(dst) == 0 and not list(dst.skills_dir.iterdir())
-    assert not list(dst.staging_dir.glob("*"))
+    assert not dst.staging_dir.exists()
+
+
+def test_staging_left_by_a_killed_writer_is_cleared_by_the_next_one(tmp_path):
+    lib = SkillLibrary(tmp_path / "lib", embedder=UNLOADED)
+    (lib.staging_dir / "killCow.v1").mkdir(parents=True)  # as a SIGKILL mid-write leaves it
+    (lib.staging_dir / "killCow.v1" / "code.js").write_text("half")
+    assert lib.add("killCow", "async function killCow(bot) {}", description="Kill a cow.").version == 1
+    assert not lib.staging_dir.exists() and lib.code("killCow").startswith("async")
 
 
 # ---- 3. re-importing a lineage adds nothing ---------------------------------------------------
