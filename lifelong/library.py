@@ -22,7 +22,7 @@ return wrong neighbours. So the segment files are sealed with checksums after ev
 operation and checked on open, and the sqlite file gets ``PRAGMA quick_check``. What slips past
 both (chromadb errors, and the Rust core's panics) is caught on use, and also means: rebuild.
 
-Writers (add, import, usage counts, index writes) hold one lock per library, so two processes
+Writers (add, import, delete, usage counts, index writes) hold one lock per library, so two processes
 never pick the same version number or half-apply an import.
 
 What gets embedded is the description plus the task, not the code: retrieval is by intent.
@@ -353,6 +353,21 @@ class SkillLibrary:
             shutil.rmtree(self.staging_dir, ignore_errors=True)
         if self._written is not None:
             self._written.append(final)
+
+    def delete(self, name: str) -> None:
+        """Remove every version of ``name``, under the write lock.
+
+        The folder is first renamed into the staging area, so readers see all of the skill or
+        none of it, and a deletion cut short is finished by the next writer's cleanup.
+        """
+        if name not in self:
+            raise LibraryError(f"no skill named {name!r} in {self.root}; `lifelong skills list` shows them")
+        with self.writing():
+            self.staging_dir.mkdir(parents=True, exist_ok=True)
+            (self.skills_dir / name).rename(self.staging_dir / f"deleted-{name}")
+            shutil.rmtree(self.staging_dir, ignore_errors=True)
+            if self._index_open:
+                self._with_index(lambda collection: collection.delete(ids=[name]))
 
     def record_use(self, name: str, success: bool) -> Skill:
         """Count that a program used this skill (the latest version) and whether it worked."""

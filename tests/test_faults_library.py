@@ -317,6 +317,19 @@ def test_staging_left_by_a_killed_writer_is_cleared_by_the_next_one(tmp_path):
     assert not lib.staging_dir.exists() and lib.code("killCow").startswith("async")
 
 
+def test_delete_goes_through_the_lock_and_the_index(tmp_path, caplog):
+    lib = make_library(tmp_path / "lib", HashEmbedder())
+    assert lib.search("raw beef from a cow", k=1)[0][0].name == "killCow"
+    lib.delete("killCow")
+    assert "killCow" not in lib and not lib.staging_dir.exists()
+    assert "killCow" not in [s.name for s, _ in lib.search("raw beef from a cow", k=5)]
+    with pytest.raises(library_module.LibraryError, match="no skill named 'killCow'"):
+        lib.delete("killCow")
+    with caplog.at_level(logging.WARNING):  # the index agrees with the files on reopening
+        assert SkillLibrary(tmp_path / "lib", embedder=HashEmbedder()).check_index() == 4
+    assert "rebuilding" not in caplog.text and "no files" not in caplog.text
+
+
 # ---- 3. re-importing a lineage adds nothing ---------------------------------------------------
 
 def test_reimporting_a_multi_version_skill_adds_no_versions(exported, tmp_path):
