@@ -43,38 +43,71 @@ class Page:
         return max(1, math.ceil(self.total / self.per))
 
 
-class Catalog:
-    """Latest record of every skill, callers (the reverse of ``calls``), filters and sorting."""
+@dataclass(frozen=True)
+class _Snapshot:
+    """What readers see; replaced whole after each refresh, so a reader never sees half of one."""
 
-    def __init__(self, library: SkillLibrary, ttl_s: float = 1.0) -> None:
+    records: dict[str, Skill]
+    callers: dict[str, list[str]]
+    ordered: dict[str, list[Skill]]
+    worlds: list[str]
+
+
+EMPTY = _Snapshot({}, {}, {}, [])
+
+
+class Catalog:
+    """Latest record of every skill, callers (the reverse of ``calls``), filters and sorting.
+
+    After the first load, a stale catalog is rechecked in a background thread while requests
+    go on reading the previous snapshot (a recheck stats two files per skill: ~0.1-0.2 s at
+    10,000 skills on a slow machine, which no page should wait for). ``background=False``
+    rechecks in the caller instead (tests, scripts).
+    """
+
+    def __init__(self, library: SkillLibrary, ttl_s: float = 1.0, background: bool = True) -> None:
         self.library = library
         self.ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._records: dict[str, Skill] = {}
-        self._stamps: dict[str, tuple[int, int]] = {}  # name -> (folder mtime, skill.json mtime)
-        self._callers: dict[str, list[str]] = {}
-        self._sorted: dict[str, list[Skill]] = {}
+        self.background = background
+        self._lock = threading.Lock()  # one refresh at a time
+        self._snap = EMPTY
+        self._stamps: dict[str, tuple[int, str, int]] = {}  # name -> (folder mtime, record path, its mtime)
         self._checked = -math.inf
+        self._loaded = False
+        self._force = False
 
     # ---- freshness ------------------------------------------------------------------------
 
     def invalidate(self) -> None:
-        """Check the files on the next access (after an import or a delete through the web)."""
-        self._checked = -math.inf
+        """Recheck the files before the next answer (after an import or a delete here)."""
+        self._force = True
 
     def refresh(self) -> None:
-        """Re-read the records whose files changed since the last check (at most once per ttl)."""
-        if time.monotonic() - self._checked < self.ttl_s:
+        """Make sure the snapshot is at most ``ttl_s`` old (waiting only when it must)."""
+        if not self._force and time.monotonic() - self._checked < self.ttl_s:
+            return
+        if self.background and self._loaded and not self._force:
+            if self._lock.acquire(blocking=False):  # else a refresh is already running
+                threading.Thread(target=self._refresh_locked, name="catalog-refresh", daemon=True).start()
             return
         with self._lock:
-            if time.monotonic() - self._checked < self.ttl_s:
-                return
-            changed = self._scan()
-            if changed:
-                self._derive()
-            self._checked = time.monotonic()
+            self._recheck()
 
-    def _scan(self) -> bool:
+    def _refresh_locked(self) -> None:
+        try:
+            self._recheck()
+        finally:
+            self._lock.release()
+
+    def _recheck(self) -> None:
+        self._force = False
+        records = dict(self._snap.records)
+        if self._scan(records):
+            self._snap = self._derive(records)
+        self._checked = time.monotonic()
+        self._loaded = True
+
+    def _scan(self, records: dict[str, Skill]) -> bool:
         seen: set[str] = set()
         changed = False
         with os.scandir(self.library.skills_dir) as entries:
@@ -82,75 +115,71 @@ class Catalog:
                 if not NAME_RE.match(entry.name) or not entry.is_dir():
                     continue
                 seen.add(entry.name)
-                changed |= self._check(entry.name, entry.stat().st_mtime_ns)
-        for gone in set(self._records) - seen:
-            del self._records[gone], self._stamps[gone]
+                changed |= self._check(records, entry.name, entry.stat().st_mtime_ns)
+        for gone in set(records) - seen:
+            del records[gone]
+            self._stamps.pop(gone, None)
             changed = True
         return changed
 
-    def _check(self, name: str, folder_mtime: int) -> bool:
+    def _check(self, records: dict[str, Skill], name: str, folder_mtime: int) -> bool:
         """Re-read ``name`` if its folder or its latest record changed; True if anything did."""
         old = self._stamps.get(name)
-        record_mtime = self._record_mtime(self._records[name]) if name in self._records else 0
-        if old is not None and old == (folder_mtime, record_mtime):
+        if old is not None and old[0] == folder_mtime and _mtime(old[1]) == old[2]:
             return False
         try:
             skill = self.library.get(name)
         except (LibraryError, OSError, ValueError):  # a version mid-write, or an empty folder
-            changed = name in self._records
-            self._records.pop(name, None)
             self._stamps.pop(name, None)
-            return changed
-        self._records[name] = skill
-        self._stamps[name] = (folder_mtime, self._record_mtime(skill))
+            return records.pop(name, None) is not None
+        path = str(self.library.artifact_dir(skill).parent / "skill.json")
+        records[name] = skill
+        self._stamps[name] = (folder_mtime, path, _mtime(path))
         return True
 
-    def _record_mtime(self, skill: Skill) -> int:
-        try:
-            return (self.library.artifact_dir(skill).parent / "skill.json").stat().st_mtime_ns
-        except OSError:
-            return -1
-
-    def _derive(self) -> None:
+    @staticmethod
+    def _derive(records: dict[str, Skill]) -> _Snapshot:
         callers: dict[str, list[str]] = {}
-        for skill in self._records.values():
+        for skill in records.values():
             for callee in skill.calls:
                 callers.setdefault(callee, []).append(skill.name)
-        self._callers = {k: sorted(v) for k, v in callers.items()}
-        values = list(self._records.values())
-        self._sorted = {key: sorted(values, key=fn) for key, (_, fn) in SORTS.items()}
+        values = list(records.values())
+        return _Snapshot(records, {k: sorted(v) for k, v in callers.items()},
+                         {key: sorted(values, key=fn) for key, (_, fn) in SORTS.items()},
+                         sorted({s.world for s in values}))
+
+    def _current(self) -> _Snapshot:
+        self.refresh()
+        return self._snap
 
     # ---- queries ------------------------------------------------------------------------------
 
     def get(self, name: str) -> Skill | None:
-        self.refresh()
-        return self._records.get(name)
+        return self._current().records.get(name)
 
     def __len__(self) -> int:
-        self.refresh()
-        return len(self._records)
+        return len(self._current().records)
 
     def callers(self, name: str) -> list[str]:
-        self.refresh()
-        return list(self._callers.get(name, []))
+        return list(self._current().callers.get(name, []))
 
     def worlds(self) -> list[str]:
-        self.refresh()
-        return sorted({s.world for s in self._records.values()})
-
-    def kinds(self) -> list[str]:
-        self.refresh()
-        return sorted({s.kind for s in self._records.values()})
+        return list(self._current().worlds)
 
     def page(self, world: str | None = None, kind: str | None = None, sort: str = "recent",
              page: int = 1, per: int = 50) -> Page:
         """Skills of ``world`` and ``kind`` (None: any) in ``sort`` order, page ``page`` (from 1)."""
-        self.refresh()
         if sort not in SORTS:
             raise LibraryError(f"unknown sort {sort!r}; sorts are: {', '.join(SORTS)}")
-        rows = self._sorted.get(sort, [])
+        rows = self._current().ordered.get(sort, [])
         if world or kind:
             rows = [s for s in rows if (not world or s.world == world) and (not kind or s.kind == kind)]
         start = (max(1, page) - 1) * per
         return Page(rows[start:start + per], len(rows), max(1, page), per)
 
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
