@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import shutil
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,8 +173,9 @@ class Site:
         return stored
 
     def delete(self, name: str) -> None:
-        """Remove every version of ``name``. Refused while other skills call it: they would fail
-        to run without it. The folder is moved aside first so readers never see half of it."""
+        """Remove every version of ``name`` (``SkillLibrary.delete``: under the library's write
+        lock, all or nothing, and out of the index). Refused while other skills call it: they
+        would fail to run without it."""
         check_name(name)
         if self.catalog.get(name) is None:
             raise NotFound(f"no skill named {name!r}")
@@ -184,10 +183,6 @@ class Site:
         if callers:
             raise Refused(f"{name} is called by {', '.join(callers)}: delete those first "
                           "(they cannot run without it)", status=409)
-        trash = self.library.root / f".deleted-{name}-{time.time_ns()}"
         with self.index_lock:
-            (self.library.skills_dir / name).rename(trash)
-            self.library.close()  # the index drops the skill when it next opens
-        shutil.rmtree(trash, ignore_errors=True)
+            self.library.delete(name)
         self.catalog.invalidate()
-
