@@ -89,6 +89,28 @@ class LLMSettings(BaseModel):
         return os.environ.get(self.api_key_env, "") or "not-needed"
 
 
+class MinecraftSettings(BaseModel):
+    """The Minecraft world: ``[minecraft]`` in lifelong.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_scale: float = Field(
+        default=1.0,
+        description="K: the embedded world and the bot run K times faster than real time (1 = real "
+        "time). Only the embedded server can; --time-scale overrides it per command",
+    )
+
+    @field_validator("time_scale")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        from lifelong.minecraft.server import ServerError, check_time_scale
+
+        try:
+            return check_time_scale(value)
+        except ServerError as exc:
+            raise ValueError(f"{exc}; set [minecraft] time_scale (or LIFELONG_MINECRAFT__TIME_SCALE) to e.g. 1 or 4") from None
+
+
 class Settings(BaseSettings):
     """Everything a run needs to know that is not a per-command flag."""
 
@@ -97,6 +119,7 @@ class Settings(BaseSettings):
     )
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    minecraft: MinecraftSettings = Field(default_factory=MinecraftSettings)
     run_dir: Path = Path("runs")
     library_dir: Path = Path("library")
     embedder: str = Field(

@@ -11,17 +11,32 @@ const collectBlock = require(path.join(modules, 'mineflayer-collectblock')).plug
 const toolPlugin = require(path.join(modules, 'mineflayer-tool')).plugin
 const pvp = require(path.join(modules, 'mineflayer-pvp')).plugin
 const { Vec3 } = require(path.join(modules, 'vec3'))
+const { Clock, attachClock, clockOf } = require('./clock')
+
+// The pathfinder's limits, in wall ms at time scale 1 (configure() explains each).
+const THINK_TIMEOUT_MS = 10000
+const TICK_TIMEOUT_MS = 20
+const NODE_STUCK_MS = 3500
 
 /**
  * Connect a bot and resolve once it has spawned with its plugins loaded.
- * Rejects with a message a user can act on (wrong port, wrong version, kicked).
+ * Rejects with a message a user can act on (wrong port, wrong version, kicked, bad time scale).
+ * `timeScale` K runs the bot's physics, digs and every game-time wait K times faster; it must
+ * match the server's (only our embedded server runs faster than real time).
  * @param {{host?:string, port?:number, version?:string, auth?:string, username?:string,
- *          connectTimeoutMs?:number, viewDistance?:string|number}} opts
+ *          connectTimeoutMs?:number, viewDistance?:string|number, timeScale?:number}} opts
  */
 function createBot (opts = {}) {
   const host = opts.host || '127.0.0.1'
   const port = Number(opts.port || 25565)
+  let clock
+  try {
+    clock = new Clock(opts.timeScale ?? 1)
+  } catch (err) {
+    return Promise.reject(err)
+  }
   const bot = mineflayer.createBot({
+    timeScale: clock.scale, // our mineflayer patch: physics ticks and dig times (patches/)
     host,
     port,
     version: opts.version || '1.21.1',
@@ -32,6 +47,7 @@ function createBot (opts = {}) {
     logErrors: false,
     hideErrors: true
   })
+  attachClock(bot, clock)
   bot.loadPlugin(pathfinder)
   bot.loadPlugin(toolPlugin)
   bot.loadPlugin(collectBlock)
@@ -69,15 +85,22 @@ function createBot (opts = {}) {
   })
 }
 
-/** Settings Voyager uses: careful movements, no digging of the block under us while pathing to it. */
+/**
+ * Settings Voyager uses: careful movements, no digging of the block under us while pathing to it.
+ * Pathfinder limits at time scale K: thinkTimeout is a budget of computation, so it stays in wall
+ * time (the same search at any K); tickTimeout is the share of each physics tick spent searching,
+ * and stuckTimeout (our patch) is game time without reaching the next node: both shrink by K.
+ */
 function configure (bot) {
+  const clock = clockOf(bot)
   const movements = new Movements(bot)
   movements.canDig = true
   movements.allowParkour = true
   movements.allowSprinting = true
   bot.pathfinder.setMovements(movements)
-  bot.pathfinder.thinkTimeout = 10000
-  bot.pathfinder.tickTimeout = 20
+  bot.pathfinder.thinkTimeout = THINK_TIMEOUT_MS
+  bot.pathfinder.tickTimeout = Math.max(2, clock.realMs(TICK_TIMEOUT_MS))
+  bot.pathfinder.stuckTimeout = clock.realMs(NODE_STUCK_MS)
   bot.collectBlock.movements = movements
   bot.on('error', () => {}) // errors after spawn surface as 'end'; never crash the bridge
 }

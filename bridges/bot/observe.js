@@ -2,6 +2,8 @@
 // JSON-serialisable. The schema is documented in lifelong/minecraft/env.py.
 'use strict'
 
+const { clockOf } = require('./clock')
+
 const ENTITY_RANGE = 32
 const SEEN_RADIUS = 16
 const SEEN_HEIGHT = 8
@@ -191,8 +193,16 @@ function observe (bot, memory) {
     inventory_slots_total: inv.total,
     voxels: voxels(bot),
     blocks_seen: [...memory.blocksSeen].sort(),
-    chests
+    chests,
+    ...clockFields(bot)
   }
+}
+
+/** The bot's time scale and the physics tick rate it reached over the last 5 s (issue 13). */
+function clockFields (bot) {
+  const clock = clockOf(bot)
+  const reached = clock.ticksPerSecond()
+  return { time_scale: clock.scale, ticks_per_s: reached === null ? null : round(reached, 1) }
 }
 
 module.exports = { observe, Memory, countItems, timeBucket }

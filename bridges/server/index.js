@@ -6,7 +6,7 @@
 //
 //   node bridges/server/index.js --port 25565 --seed 42 --world worlds/demo [--version 1.21.1]
 //        [--log FILE] [--view-distance 6] [--difficulty easy] [--no-daylight-cycle]
-//        [--keep-inventory] [--op NAME,NAME | --op '*'] [--config settings.json]
+//        [--keep-inventory] [--op NAME,NAME | --op '*'] [--time-scale K] [--config settings.json]
 //
 // Every .js file in bridges/server/plugins/ that exports flying-squid hooks (server, player,
 // entity) is loaded by absolute path, so new plugins need no change here.
@@ -15,6 +15,8 @@
 const fs = require('fs')
 const path = require('path')
 const { parseArgs } = require('util')
+
+const { checkTimeScale } = require('../bot/clock')
 
 const SUPPORTED_VERSIONS = ['1.21.1']
 const DIFFICULTIES = { peaceful: 0, easy: 1, normal: 2, hard: 3 }
@@ -47,7 +49,8 @@ function parseCli (argv) {
       op: { type: 'string' },
       'max-entities': { type: 'string' },
       mobs: { type: 'boolean' },
-      'no-mobs': { type: 'boolean' }
+      'no-mobs': { type: 'boolean' },
+      'time-scale': { type: 'string' }
     },
     strict: true
   })
@@ -70,7 +73,8 @@ function parseCli (argv) {
     keepInventory: bool('keep-inventory', 'no-keep-inventory', 'keepInventory', false),
     ops: String(pick('op', 'op') ?? '*').split(',').map(s => s.trim()).filter(Boolean),
     maxEntities: pick('max-entities', 'maxEntities', Number) ?? 200,
-    mobs: bool('mobs', 'no-mobs', 'mobs', true)
+    mobs: bool('mobs', 'no-mobs', 'mobs', true),
+    timeScale: pick('time-scale', 'timeScale') ?? 1
   }
 }
 
@@ -85,6 +89,7 @@ function validate (opts) {
   opts.difficulty = diff
   if (!(opts.viewDistance >= 2 && opts.viewDistance <= 32)) fail(`--view-distance must be 2-32, got ${opts.viewDistance}`)
   if (opts.seed !== undefined && opts.seed !== null && !/^-?\d+$/.test(String(opts.seed))) fail(`--seed must be an integer, got ${opts.seed}`)
+  try { opts.timeScale = checkTimeScale(opts.timeScale) } catch (err) { fail(`--time-scale: ${err.message}`) }
 }
 
 /** Plugin files: every .js in plugins/ exporting a server, player or entity hook. */
@@ -126,7 +131,8 @@ function buildSettings (opts) {
       ops: opts.ops ?? ['*'],
       doDaylightCycle: opts.doDaylightCycle ?? true,
       keepInventory: opts.keepInventory ?? false,
-      mobs: opts.mobs ?? true
+      mobs: opts.mobs ?? true,
+      timeScale: opts.timeScale ?? 1
     }
   }
 }

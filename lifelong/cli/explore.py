@@ -188,7 +188,10 @@ def explore(
     port: Annotated[int | None, typer.Option(help="port of the embedded server")] = None,
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a running server to use instead of the embedded one")] = None,
     difficulty: Annotated[str, typer.Option(help="embedded server difficulty")] = "peaceful",
-    program_timeout: Annotated[float, typer.Option(help="seconds one program may run")] = 180.0,
+    program_timeout: Annotated[float, typer.Option(help="game seconds one program may run")] = 180.0,
+    time_scale: Annotated[float | None, typer.Option(
+        "--time-scale", help="K: the embedded world and the bot run K times faster than real time "
+        "(default: the run's, else [minecraft] time_scale, 1); only 1 with --server")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Explore Minecraft: propose a task, write a program, run and judge it, keep the skill. Repeat."""
@@ -211,7 +214,7 @@ def explore(
         label = f"{backend} ({settings.llm.models.action})"
     try:
         _explore(settings, label, iterations, curriculum, seed, run_dir, resume, viewer, viewer_port,
-                 library, rounds, world, port, server, difficulty, program_timeout, backend)
+                 library, rounds, world, port, server, difficulty, program_timeout, backend, time_scale)
     except RuntimeError as exc:
         from lifelong.minecraft.env import EnvError
         from lifelong.minecraft.server import ServerError
@@ -227,20 +230,21 @@ def explore(
 def _explore(settings: Settings, label: str, iterations: int, curriculum: str | None, seed: int | None,
              run_dir: Path | None, resume: bool, viewer: bool, viewer_port: int, library: Path | None,
              rounds: int, world: Path | None, port: int | None, server: str | None, difficulty: str,
-             program_timeout: float, backend: str) -> None:
+             program_timeout: float, backend: str, time_scale: float | None = None) -> None:
     from lifelong.minecraft.action import ActionAgent
     from lifelong.minecraft.critic import Critic
     from lifelong.minecraft.describe import SkillManager
     from lifelong.minecraft.env import MinecraftEnv
-    from lifelong.minecraft.server import DEFAULT_PORT, EmbeddedServer
+    from lifelong.minecraft.server import DEFAULT_PORT, EmbeddedServer, real_time_only
     from lifelong.minecraft.world import MinecraftWorld
 
     path = _run_dir(run_dir, resume, settings)
     run = RunDir(path, resume=resume)
     meta = _meta(run, {"seed": seed, "curriculum": curriculum, "llm": label, "backend": backend,
                        "library": str(library) if library else None, "world": str(world) if world else None,
-                       "port": port, "server": server})
+                       "port": port, "server": server, "time_scale": time_scale})
     meta.setdefault("seed", 0)
+    meta.setdefault("time_scale", settings.minecraft.time_scale)  # a resumed run keeps its own
     meta.setdefault("curriculum", "auto")
     meta.setdefault("library", str(settings.library_dir))
     meta.setdefault("world", str(run.path / "world"))
@@ -251,10 +255,11 @@ def _explore(settings: Settings, label: str, iterations: int, curriculum: str | 
     embedded = None
     started_here = False
     if meta.get("server"):
+        real_time_only(meta["time_scale"], f"--server {meta['server']}")
         target: Any = meta["server"]
     else:
         embedded = EmbeddedServer(world_dir=meta["world"], port=int(meta.get("port") or DEFAULT_PORT),
-                                  seed=int(meta["seed"]), difficulty=difficulty)
+                                  seed=int(meta["seed"]), difficulty=difficulty, time_scale=meta["time_scale"])
         started_here = not embedded.status(probe=False).running
         if started_here or meta.get("owns_server"):  # a resumed run stops the server its first part started
             meta["owns_server"] = started_here = True
@@ -274,7 +279,8 @@ def _explore(settings: Settings, label: str, iterations: int, curriculum: str | 
     try:
         if not run.resumed or not run.events("run_started"):
             run.log("run_started", llm=label, curriculum=meta["curriculum"], seed=meta["seed"],
-                    library=meta["library"], world=meta["world"], iterations=iterations)
+                    library=meta["library"], world=meta["world"], iterations=iterations,
+                    time_scale=env.time_scale)
         world_obj.start()
         if viewer:
             url = env.start_viewer(viewer_port)
@@ -295,3 +301,5 @@ def _explore(settings: Settings, label: str, iterations: int, curriculum: str | 
     console.print(f"run {run.path}: {report['iterations']} iterations, {report['unique_items_count']} unique items, "
                   f"{report['skills_learned']} skills, milestones {report['milestones']}, "
                   f"{report['tokens']} tokens, ${report['cost_usd']:.4f}  (lifelong report {run.path})")
+    if (line := metrics.tick_rate_line(report)) is not None:
+        console.print(line, highlight=False)

@@ -44,6 +44,8 @@ def report(
     table.add_row("distance", f"{data['distance']} blocks")
     table.add_row("tokens", f"{data['tokens']:,}  " + ", ".join(f"{r} {t:,}" for r, t in data["tokens_by_role"].items()))
     table.add_row("cost", f"${data['cost_usd']:.4f}")
+    if (line := metrics.tick_rate_line(data)) is not None:
+        table.add_row("time scale", line)
     if "plot" in data:
         table.add_row("plot", data["plot"])
     console.print(table)

@@ -85,6 +85,17 @@ def _print_human(obs: dict[str, Any], skills: list[dict[str, str]]) -> None:
     pos = obs.get("position") or {}
     console.print(f"position: {pos.get('x')}, {pos.get('y')}, {pos.get('z')}  health: {obs.get('health')}"
                   f"  food: {obs.get('food')}  biome: {obs.get('biome')}")
+    rate = _tick_rate(obs)
+    if rate["time_scale"] != 1:
+        console.print(f"time scale {rate['time_scale']:g}: ticks/s reached: world {rate['server_ticks_per_s']}, "
+                      f"bot {rate['bot_ticks_per_s']} (of {rate['target_ticks_per_s']:g})")
+
+
+def _tick_rate(obs: dict[str, Any]) -> dict[str, Any]:
+    """The time scale and the tick rates reached during the program (issue 13)."""
+    scale = float(obs.get("time_scale") or 1)
+    return {"time_scale": scale, "target_ticks_per_s": 20 * scale,
+            "bot_ticks_per_s": obs.get("ticks_per_s"), "server_ticks_per_s": obs.get("server_ticks_per_s")}
 
 
 def run_program(
@@ -96,7 +107,10 @@ def run_program(
     version: Annotated[str, typer.Option(help="Minecraft version of --server")] = "1.21.1",
     world: Annotated[Path | None, typer.Option(help="world folder to keep (default: a temporary one)")] = None,
     port: Annotated[int | None, typer.Option(help="port of the embedded server (default: a free one)")] = None,
-    timeout: Annotated[float, typer.Option(help="wall-clock limit of the program, seconds")] = 120.0,
+    timeout: Annotated[float, typer.Option(help="time limit of the program, game seconds (wall seconds at time scale 1)")] = 120.0,
+    time_scale: Annotated[float | None, typer.Option(
+        "--time-scale", help="K: the embedded world and the bot run K times faster than real time "
+        "(default: [minecraft] time_scale, 1); only 1 with --server")] = None,
     username: Annotated[str, typer.Option(help="the bot's name")] = "bot",
     allow_commands: Annotated[bool, typer.Option("--allow-commands", help="let the program send /commands (off for agents)")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the final observation as JSON")] = False,
@@ -106,8 +120,9 @@ def run_program(
     config: ConfigOption = None,
 ) -> None:
     """Run a program (Voyager style) on the bot and print the final observation."""
+    from lifelong.config import ConfigError
     from lifelong.minecraft.env import EnvError, MinecraftEnv
-    from lifelong.minecraft.server import EmbeddedServer, ServerError
+    from lifelong.minecraft.server import EmbeddedServer, ServerError, real_time_only
 
     if not file.is_file():
         fail(f"{file}: no such file")
@@ -118,11 +133,14 @@ def run_program(
     tmp = None
     try:
         if server:
+            real_time_only(time_scale, f"--server {server}")
             target: Any = _parse_server(server, version)
         else:
+            scale = time_scale if time_scale is not None else settings_from(config).minecraft.time_scale
             if world is None:
                 tmp = tempfile.TemporaryDirectory(prefix="lifelong-world-")
-            embedded = EmbeddedServer(world_dir=world or tmp.name, port=port or _free_port(), seed=seed)
+            embedded = EmbeddedServer(world_dir=world or tmp.name, port=port or _free_port(), seed=seed,
+                                      time_scale=scale)
             if not json_out:
                 console.print(f"starting the embedded server (seed {seed}) ...")
             embedded.start(detach=True)
@@ -135,12 +153,13 @@ def run_program(
             obs = env.step(code, skills)
             if json_out:
                 print_json({"ok": obs.get("ok"), "error": obs.get("error"), "inventory": obs.get("inventory"),
-                            "chat": obs.get("chat"), "skills": [s["name"] for s in skills], "observation": obs})
+                            "chat": obs.get("chat"), "skills": [s["name"] for s in skills], "observation": obs,
+                            "tick_rate": _tick_rate(obs)})
             else:
                 _print_human(obs, skills)
             if viewer:
                 _linger(linger, json_out)
-    except (EnvError, ServerError) as err:
+    except (EnvError, ServerError, ConfigError) as err:
         fail(str(err))
     finally:
         if embedded is not None:

@@ -45,11 +45,15 @@ elapsed_ms            int: wall-clock time of the program
 restarted             present and True when the env had to restart Node or the server
 disconnect_reason     present when the bot lost its connection (kick message or socket end)
 background_errors     present when something a program left behind failed after its step
+time_scale            float: K, game seconds per wall second (1 = real time; the embedded server's K)
+ticks_per_s           float | None: physics ticks a wall second the bot reached (20 x K when it keeps up)
+server_ticks_per_s    float | None: after ``step`` on the embedded server, the world's tick rate reached
 
 Programs run in a sandbox (bridges/bot/runner.js): no require/process/files/network, no
-/commands unless ``allow_commands``, a wall-clock limit (``timeout_s``) and a stuck detector
+/commands unless ``allow_commands``, a time limit (``timeout_s``) and a stuck detector
 (``stuck_s`` of trying to move without getting 1.5 blocks further) that stop the program and
-the bot's movement; listeners and timers a program registers end with its step.
+the bot's movement; listeners and timers a program registers end with its step. Both are game
+seconds: at time scale K they last 1/K on the wall, as does everything a program waits for.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from lifelong.minecraft.server import ServerAddress
+from lifelong.minecraft.server import ServerAddress, note_tick_rate, time_scale_for
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +284,7 @@ class MinecraftEnv:
         primitives_dir: Path | str | None = None,
         viewer_port: int | None = None,
         allow_commands: bool = False,
+        time_scale: float | None = None,
     ) -> None:
         self.server = server
         self.address = _address_of(server)
@@ -295,6 +300,8 @@ class MinecraftEnv:
         # Programs may not send /commands unless allowed: an agent must not /give itself the
         # items its task asks for (the critic checks the inventory).
         self.allow_commands = allow_commands
+        # K: the embedded server's (the bot shares its world's clock); 1 on any other server.
+        self.time_scale = time_scale_for(server, time_scale)
         self.seed: int | None = None
         self.last_obs: dict[str, Any] = {}
         self.restarts = 0
@@ -351,7 +358,7 @@ class MinecraftEnv:
             self._ensure_connected()
             opts = json.dumps({"timeoutMs": int(timeout * 1000), "stuckMs": int(self.stuck_s * 1000),
                                "allowCommands": self.allow_commands})
-            obs = self._call("step", code, json.dumps(skill_list), opts, limit_s=timeout + 30)
+            obs = self._call("step", code, json.dumps(skill_list), opts, limit_s=timeout / self.time_scale + 30)
         except Crash as crash:
             return self._recover(str(crash), before)
         except EnvError as err:  # no server to reach: report it, the caller decides what next
@@ -361,7 +368,7 @@ class MinecraftEnv:
         if not obs.get("connected", True):
             reason = obs.get("disconnect_reason") or (obs.get("error") or {}).get("message") or "no reason given"
             return self._recover(f"the bot was disconnected from the server during the program ({reason})", before, obs)
-        self.last_obs = obs
+        self.last_obs = note_tick_rate(self.server, obs)
         return obs
 
     def observe(self) -> dict[str, Any]:
@@ -437,7 +444,8 @@ class MinecraftEnv:
             self._bridge.start(self.primitives_dir)
         a = self.address
         opts = {"host": a.host, "port": a.port, "version": a.version, "auth": a.auth,
-                "username": self.username, "connectTimeoutMs": int(self.connect_timeout_s * 1000)}
+                "username": self.username, "connectTimeoutMs": int(self.connect_timeout_s * 1000),
+                "timeScale": self.time_scale}
         last: Exception | None = None
         for attempt in range(3):  # the server may still hold the previous session for a moment
             try:

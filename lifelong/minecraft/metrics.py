@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def compute(run_path: Path) -> dict[str, Any]:
             tasks["completed" if e.get("success") else "failed"].append(e["task"])
         elif kind == "run_started":
             meta = {k: e.get(k) for k in ("llm", "curriculum", "seed")}
+            meta["time_scale"] = e.get("time_scale", 1)
     tracker = Tracker()
     curve = []
     for iteration in sorted(steps):
@@ -109,7 +111,35 @@ def compute(run_path: Path) -> dict[str, Any]:
                            for r, u in ledger.get("roles", {}).items()},
         "cost_by_role": {r: round(u.get("cost_usd", 0.0), 6) for r, u in ledger.get("roles", {}).items()},
         "calls_by_role": {r: u.get("calls", 0) for r, u in ledger.get("roles", {}).items()},
+        "tick_rate": tick_rate(list(steps.values()), meta.get("time_scale") or 1),
     }
+
+
+def tick_rate(steps: list[dict[str, Any]], time_scale: float) -> dict[str, Any]:
+    """The time scale of a run and the tick rates its rounds reached (medians; issue 13)."""
+
+    def median(key: str) -> float | None:
+        values = [float(e[key]) for e in steps if e.get(key) is not None]
+        return round(statistics.median(values), 1) if values else None
+
+    scale = float(time_scale)
+    return {"time_scale": scale, "target_ticks_per_s": 20 * scale, "bot_ticks_per_s": median("ticks_per_s"),
+            "server_ticks_per_s": median("server_ticks_per_s"),
+            "env_s": round(sum(float(e.get("env_s") or 0) for e in steps), 1)}
+
+
+def tick_rate_line(report: dict[str, Any]) -> str | None:
+    """``time scale 4: ticks/s reached world 79.6, bot 80 of 80`` (with a warning when short), or None at 1."""
+    rate = report.get("tick_rate") or {}
+    if float(rate.get("time_scale") or 1) == 1:
+        return None
+    line = (f"time scale {rate['time_scale']:g}: ticks/s reached (median over rounds) world "
+            f"{rate['server_ticks_per_s']}, bot {rate['bot_ticks_per_s']} of {rate['target_ticks_per_s']:g}")
+    reached = [r for r in (rate["server_ticks_per_s"], rate["bot_ticks_per_s"]) if r is not None]
+    if reached and min(reached) < 0.9 * rate["target_ticks_per_s"]:
+        line += (f"; warning: this machine did not hold it (about {min(reached) / 20:.2f}x real time): "
+                 "use a smaller --time-scale or free some CPU")
+    return line
 
 
 def _ledger(run_path: Path) -> dict[str, Any]:

@@ -9,16 +9,22 @@ A world folder holds everything of one world::
     worlds/demo/
       region/ level.dat playerdata/   flying-squid's Anvil world
       lifelong-state.json             game rules + time (written by the gamerules plugin)
-      lifelong-server.json            pid, port, seed, version of the running server (this module)
+      lifelong-server.json            pid, port, seed, version, time scale of the running server (this module)
+      lifelong-clock.json             time scale and tick rate reached, every 2 s (plugins/clock.js)
       server.log                      the server's log (flying-squid + launcher)
       server.out                      the Node process's stdout/stderr (crash traces)
 
 Readiness means what a bot needs: the launcher reported ``ready`` and the port accepts a login.
+
+Time scale K (issue 13): our server may tick K times faster than real time (20 x K ticks a
+second; furnaces, mobs, world time and item timers follow). Only our server can: a bot on any
+other server runs at 1. :meth:`EmbeddedServer.tick_rate` reports the rate actually reached.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -33,6 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 SUPPORTED_VERSIONS = ("1.21.1",)  # keep in sync with bridges/server/index.js (a test checks)
 DEFAULT_VERSION = "1.21.1"
 DEFAULT_PORT = 25565
@@ -42,6 +50,10 @@ STATE_FILE = "lifelong-server.json"
 LOG_FILE = "server.log"
 OUT_FILE = "server.out"
 READY_MARK = "[launcher] ready on port"
+CLOCK_FILE = "lifelong-clock.json"  # written by bridges/server/plugins/clock.js
+TICKS_PER_SECOND = 20
+SHORTFALL = 0.9  # below this share of the target tick rate, K is not being held
+MAX_TIME_SCALE = 100  # keep in sync with bridges/bot/clock.js
 
 
 class ServerError(RuntimeError):
@@ -54,6 +66,85 @@ class PortInUse(ServerError):
 
 class UnsupportedVersion(ServerError):
     """The embedded server cannot speak this Minecraft version."""
+
+
+def check_time_scale(value: Any) -> float:
+    """K as a float, or ServerError saying what to pass (the rule of bridges/bot/clock.js)."""
+    try:
+        k = float(value)
+    except (TypeError, ValueError):
+        k = float("nan")
+    if not k > 0 or k == float("inf"):
+        raise ServerError(f"time scale must be a number above 0 (1 = real time, 4 = four times faster), got {value!r}")
+    if k > MAX_TIME_SCALE:
+        raise ServerError(f"time scale {value} is above the maximum of {MAX_TIME_SCALE}; use {MAX_TIME_SCALE} or less")
+    return k
+
+
+def real_time_only(time_scale: float | None, where: str) -> None:
+    """Refuse K != 1 for a server that is not our embedded one: real servers tick at 20 a second."""
+    if time_scale is not None and check_time_scale(time_scale) != 1:
+        raise ServerError(
+            f"time scale {time_scale:g} needs the embedded server, and {where} is not one of ours: other "
+            "servers run in real time. Drop --time-scale (or use 1) there, or leave out --server to "
+            "run on the embedded world.")
+
+
+def time_scale_for(server: Any, asked: float | None = None) -> float:
+    """The bot's time scale: its embedded server's K (a bot must share its world's clock), or 1
+    for any other server, where asking for more is an error (:func:`real_time_only`)."""
+    own = getattr(server, "time_scale", None) if hasattr(server, "ensure_running") else None
+    if own is None:
+        where = f"{server.host}:{server.port}" if isinstance(server, ServerAddress) else repr(server)
+        real_time_only(asked, f"server {where}" if server is not None else "the default server address")
+        return 1.0
+    if asked is not None and check_time_scale(asked) != own:
+        raise ServerError(f"the bot must run at its world's time scale: the embedded server runs at {own:g}, "
+                          f"not {asked:g}; give the server time_scale={asked:g} (--time-scale) or leave the "
+                          "env's time_scale unset")
+    return float(own)
+
+
+_last_warning: dict[str, float] = {}
+
+
+def note_tick_rate(server: Any, obs: dict[str, Any], every_s: float = 60.0) -> dict[str, Any]:
+    """Add the embedded server's tick rate to a step's observation (``server_ticks_per_s``), and
+    log a warning, at most every ``every_s``, while the world or the bot cannot hold its K."""
+    scale = float(obs.get("time_scale") or 1.0)
+    rates = {"the bot": TickRate(scale, TICKS_PER_SECOND * scale, obs.get("ticks_per_s"))}
+    if hasattr(server, "tick_rate") and (world := server.tick_rate()) is not None:
+        obs["server_ticks_per_s"] = world.ticks_per_s
+        rates["the world"] = world
+    for what, rate in rates.items():
+        text = rate.warning(what)
+        if text and time.monotonic() - _last_warning.get(what, -every_s) >= every_s:
+            _last_warning[what] = time.monotonic()
+            log.warning(text)
+    return obs
+
+
+@dataclass
+class TickRate:
+    """The tick rate a server reached at its time scale (from its lifelong-clock.json)."""
+
+    time_scale: float
+    target_ticks_per_s: float
+    ticks_per_s: float | None = None  # over the last 5 s; None before the first report
+    mean_ticks_per_s: float | None = None  # since the server started
+
+    @property
+    def behind(self) -> bool:
+        return self.ticks_per_s is not None and self.ticks_per_s < SHORTFALL * self.target_ticks_per_s
+
+    def warning(self, what: str = "the world") -> str | None:
+        """A warning with the rate reached when the machine cannot hold K, else None."""
+        if not self.behind:
+            return None
+        reached = (self.ticks_per_s or 0) / TICKS_PER_SECOND
+        return (f"{what} reached {self.ticks_per_s:.1f} ticks/s of the {self.target_ticks_per_s:g} asked by "
+                f"time scale {self.time_scale:g}: this machine cannot hold it and runs {reached:.2f}x real "
+                "time. Use a smaller --time-scale or free some CPU.")
 
 
 @dataclass(frozen=True)
@@ -95,6 +186,9 @@ class ServerStatus:
     started_at: float | None = None
     log: str = ""
     restarts: int = 0
+    time_scale: float = 1.0
+    target_ticks_per_s: float | None = None
+    ticks_per_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,6 +325,7 @@ class EmbeddedServer:
     keep_inventory: bool = False
     mobs: bool = True
     view_distance: int = 6
+    time_scale: float = 1.0  # K: 20 x K ticks a second (see the module docstring)
     node: str = "node"
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     restarts: int = field(default=0, init=False)
@@ -239,6 +334,7 @@ class EmbeddedServer:
         self.world_dir = Path(self.world_dir).resolve()
         if self.difficulty not in DIFFICULTIES:
             raise ServerError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {self.difficulty!r}")
+        self.time_scale = check_time_scale(self.time_scale)
 
     # paths and address
     @property
@@ -289,7 +385,7 @@ class EmbeddedServer:
                "--difficulty", self.difficulty,
                "--daylight-cycle" if self.daylight_cycle else "--no-daylight-cycle",
                "--keep-inventory" if self.keep_inventory else "--no-keep-inventory",
-               "--mobs" if self.mobs else "--no-mobs"]
+               "--mobs" if self.mobs else "--no-mobs", "--time-scale", str(self.time_scale)]
         if self.seed is not None:
             cmd += ["--seed", str(int(self.seed))]
         return cmd
@@ -309,6 +405,7 @@ class EmbeddedServer:
             if state.get("port") != self.port:
                 raise ServerError(f"this world is already served by pid {pid} on port {state.get('port')}; "
                                   "stop it first (lifelong server stop --world ...)")
+            self._check_running_scale(state)
             return self.status()
         if port_in_use(self.port, self.host):
             raise PortInUse(f"port {self.port} is already in use by another process; "
@@ -326,7 +423,8 @@ class EmbeddedServer:
             out.close()
         self._write_state({"pid": self._proc.pid, "port": self.port, "host": self.host,
                            "seed": self.seed, "version": self.version, "started_at": time.time(),
-                           "detached": detach, "restarts": self.restarts, "command": cmd})
+                           "detached": detach, "restarts": self.restarts, "command": cmd,
+                           "time_scale": self.time_scale})
         self._wait_ready(log_mark, timeout)
         # The world's real seed (chosen at random for a new world without --seed, or read
         # from level.dat when resuming) is what the server logged.
@@ -416,15 +514,40 @@ class EmbeddedServer:
         running = pid is not None
         port = state.get("port", self.port)
         ready = running and probe and login_accepted(state.get("host", self.host), port, state.get("version", self.version))
+        rate = self.tick_rate() if running else None
         return ServerStatus(world=str(self.world_dir), running=running, ready=ready, pid=pid,
                             port=port if running else None, seed=state.get("seed", self.seed),
                             version=state.get("version", self.version), started_at=state.get("started_at"),
-                            log=str(self.log_path), restarts=state.get("restarts", self.restarts))
+                            log=str(self.log_path), restarts=state.get("restarts", self.restarts),
+                            time_scale=float(state.get("time_scale", 1.0)) if running else self.time_scale,
+                            target_ticks_per_s=rate.target_ticks_per_s if rate else None,
+                            ticks_per_s=rate.ticks_per_s if rate else None)
+
+    def tick_rate(self) -> TickRate | None:
+        """The rate the running server reached (its plugin rewrites the file every 2 s), or None."""
+        try:
+            data = json.loads((Path(self.world_dir) / CLOCK_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        state = self._read_state() or {}
+        if data.get("updated_at", 0) / 1000 < float(state.get("started_at") or 0):
+            return None  # left by an earlier run of this world
+        return TickRate(float(data.get("time_scale", 1)), float(data.get("target_ticks_per_s", TICKS_PER_SECOND)),
+                        data.get("ticks_per_s"), data.get("mean_ticks_per_s"))
+
+    def _check_running_scale(self, state: dict[str, Any]) -> None:
+        """The bot must share the world's clock: a server already running at another K is an error."""
+        running = float(state.get("time_scale", 1.0))
+        if running != self.time_scale:
+            raise ServerError(f"this world is already served at time scale {running:g}, not {self.time_scale:g}; "
+                              f"stop it first (lifelong server stop --world {self.world_dir}) or ask for "
+                              f"--time-scale {running:g}")
 
     def ensure_running(self, timeout: float = 60.0) -> ServerStatus:
         """Start the server if it is not running (or died), in the same world; return its status."""
         status = self.status(probe=False)
         if status.running:
+            self._check_running_scale(self._read_state() or {})
             return status
         had_run = self.state_path.exists() or self.log_path.exists()
         self._clear_state()

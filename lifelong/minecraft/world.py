@@ -179,6 +179,8 @@ class MinecraftWorld:
             new_items=new_items, error=evidence["error"], critique=evidence["critique"],
             method=evidence["method"], calls=evidence.get("calls", []), chat=evidence["chat"][-8:],
             milestones=dict(self.tracker.milestones), env_s=round_s(env_s),
+            time_scale=self.obs.get("time_scale"), ticks_per_s=self.obs.get("ticks_per_s"),
+            server_ticks_per_s=self.obs.get("server_ticks_per_s"),
         )
         self.timings["env_s"] += env_s
         self.timings["overhead_s"] += time.perf_counter() - t0 - env_s

@@ -200,7 +200,7 @@ function setupKind (serv, store, kind) {
     // later, like vanilla (a tick): mineflayer's openFurnace() only listens
     // for properties once its windowOpen promise has resolved; once more a
     // second later for a client that was busy (an idle furnace sends no more)
-    setTimeout(() => menu.sendProperties(true), 50)
+    serv.clock.setTimeout(() => menu.sendProperties(true), 50)
     setTimeout(() => menu.sendProperties(true), 1000)
     return true
   })

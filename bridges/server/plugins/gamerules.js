@@ -57,7 +57,7 @@ module.exports.server = function (serv, settings) {
     waits.push(Promise.resolve().then(() => writeState(worldFolder, { ...readState(worldFolder), time: serv.time, gameRules: serv.gameRules })))
   })
 
-  // Tick rate over the last 5 s (flying-squid targets 20/s); /tps reports it (benchmarks use it).
+  // Tick rate over the last 5 s (20/s at time scale 1, 20 x K at K); /tps reports it (benchmarks use it).
   const ticks = []
   serv.on('tick', () => {
     const now = Date.now()
@@ -69,7 +69,10 @@ module.exports.server = function (serv, settings) {
     base: 'tps',
     info: 'server ticks per second over the last 5 s',
     usage: '/tps',
-    action () { return `tps ${serv.tps().toFixed(2)}` }
+    action () {
+      const clock = serv.clock
+      return `tps ${serv.tps().toFixed(2)}` + (clock && clock.scale !== 1 ? ` of ${clock.targetTicksPerSecond} (time scale ${clock.scale})` : '')
+    }
   })
 
   serv.commands.add({

@@ -12,6 +12,7 @@
 
 const crypto = require('crypto')
 const { Vec3 } = require('vec3')
+const { serverClock } = require('./clock')
 
 const PASSIVE = ['cow', 'pig', 'sheep', 'chicken']
 const HOSTILE = ['zombie', 'skeleton']
@@ -59,8 +60,9 @@ function lootFor (name, rng = Math.random) {
 /** Melee damage of the item a player holds. */
 function weaponDamage (itemName) { return WEAPON[itemName] ?? 1 }
 
-module.exports.server = function (serv) {
+module.exports.server = function (serv, settings) {
   const { registry } = serv
+  const clock = serverClock(serv, settings) // AI periods, walks, cooldowns and burns are game time
   const blocks = registry.blocks
   const solid = id => blocks[id]?.boundingBox === 'block'
   const passable = id => blocks[id]?.boundingBox === 'empty' && !['water', 'lava'].includes(blocks[id]?.name)
@@ -143,7 +145,7 @@ module.exports.server = function (serv) {
     }
     serv.emit('mobDeath', mob, attacker)
     // Vanilla shows the death animation for 1 s before the entity disappears.
-    setTimeout(() => removeMob(mob), 800)
+    clock.setTimeout(() => removeMob(mob), 800)
   }
 
   function removeMob (mob) {
@@ -250,7 +252,7 @@ module.exports.server = function (serv) {
   const aiTimer = setInterval(async () => {
     if (aiBusy || !serv.pluginsReady) return
     aiBusy = true
-    const now = Date.now()
+    const now = clock.now()
     try {
       for (const mob of serv.mobs) {
         if (mob.dead) continue
@@ -269,8 +271,8 @@ module.exports.server = function (serv) {
       serv.warn?.(`[mobs] ${err.stack}`)
     }
     aiBusy = false
-  }, AI_PERIOD_MS)
-  const spawnTimer = setInterval(() => { spawnCycle().catch(err => serv.warn?.(`[mobs] ${err.stack}`)) }, SPAWN_PERIOD_MS)
+  }, clock.realMs(AI_PERIOD_MS))
+  const spawnTimer = clock.setInterval(() => { spawnCycle().catch(err => serv.warn?.(`[mobs] ${err.stack}`)) }, SPAWN_PERIOD_MS)
   serv.on('close', () => { clearInterval(aiTimer); clearInterval(spawnTimer) })
 
   serv.commands.add({

@@ -48,10 +48,10 @@ module.exports.player = function (player, serv) {
     }
     const key = `${position.x},${position.y},${position.z}`
     const elapsed = digStart && digStart.key === key ? Date.now() - digStart.time : 0
-    const needed = minDigTime(block, held)
+    const needed = serv.clock.realMs(minDigTime(block, held)) // game time, so wall time is 1/K of it
     if (elapsed < needed * DIG_TIME_SLACK - DIG_JITTER_MS) {
       cancel(false)
-      refuse(position, block, `dug in ${elapsed} ms, needs ${Math.round(needed)} ms`)
+      refuse(position, block, `dug in ${elapsed} ms, needs ${Math.round(needed)} ms${serv.clock.scale === 1 ? '' : ` at time scale ${serv.clock.scale}`}`)
       return
     }
     digStart = null
