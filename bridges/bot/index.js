@@ -10,6 +10,7 @@ const { runProgram } = require('./runner')
 const { observe, Memory } = require('./observe')
 const { hardReset } = require('./reset')
 const { startViewer } = require('./viewer')
+const { clockOf } = require('./clock')
 
 const DEFAULT_PRIMITIVES = path.join(__dirname, '..', '..', 'skills', 'minecraft', 'primitives')
 const modules = path.join(__dirname, '..', 'node_modules')
@@ -108,7 +109,7 @@ function createBody (config = {}) {
       const opts = JSON.parse(optsJson || '{}')
       const bot = state.bot
       state.chat.splice(0)
-      const scan = setInterval(() => { try { state.memory.scan() } catch (_) {} }, 5000)
+      const scan = clockOf(bot).setInterval(() => { try { state.memory.scan() } catch (_) {} }, 5000) // game ms
       let result
       try {
         result = await runProgram({

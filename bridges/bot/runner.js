@@ -20,6 +20,7 @@ const crypto = require('crypto')
 const path = require('path')
 const acorn = require(path.join(__dirname, '..', 'node_modules', 'acorn'))
 const { watchStall, PROGRESS_BLOCKS } = require('./stall')
+const { clockOf } = require('./clock')
 
 const GUARD = '__lifelong_guard'
 const AT = '__lifelong_at'
@@ -273,12 +274,13 @@ function botProxy (bot, run) {
 function makeContext (run, bot, helpers) {
   const fmt = (args) => args.map(a => (typeof a === 'string' ? a : safeJson(a))).join(' ')
   const timer = (setFn, clearFn) => (fn, ms, ...args) => {
-    const handle = setFn(() => { if (!run.cancelled) fn(...args) }, ms)
+    const handle = setFn(() => { if (!run.cancelled) fn(...args) }, clockOf(bot).realMs(ms)) // game ms (clock.js)
     run.timers.add([handle, clearFn])
     return handle
   }
   const sandbox = {
     ...helpers,
+    ...(clockOf(bot).scale === 1 ? {} : { Date: clockOf(bot).makeDate() }), // game time at time scale K (clock.js)
     bot: botProxy(bot, run),
     console: {
       log: (...a) => run.logs.push(fmt(a)),
@@ -425,9 +427,10 @@ async function runProgram (o) {
   let stopNow
   const stoppedPromise = new Promise(resolve => { stopNow = resolve })
   run.onCancel.push((reason) => { halt(bot); stopNow(reason) })
-  run.timeoutReason = `timed out after ${Math.round(o.timeoutMs / 1000)} s (the step's wall-clock limit); movement was stopped. Avoid infinite loops and long waits.`
-  run.deadline = Date.now() + o.timeoutMs
-  const timeout = setTimeout(() => run.cancel(run.timeoutReason), o.timeoutMs)
+  const limitMs = clockOf(bot).realMs(o.timeoutMs) // o.timeoutMs is game time (clock.js)
+  run.timeoutReason = `timed out after ${clockOf(bot).describe(o.timeoutMs)} (the step's time limit); movement was stopped. Avoid infinite loops and long waits.`
+  run.deadline = Date.now() + limitMs
+  const timeout = setTimeout(() => run.cancel(run.timeoutReason), limitMs)
   const unstuck = stuckDetector(bot, run, o.stuckMs || 20000)
   const onEnd = (reason) => run.cancel(`disconnected from the server (${reason || 'connection closed'})`)
   bot.once('end', onEnd)
