@@ -20,12 +20,14 @@ from lifelong.cli import (
     serve,
     server,
     skills,
+    solve,
 )
 
 app.command("explore")(explore.explore)
 app.command("report")(report.report)
 app.command("run-program")(run_program.run_program)
 app.command("serve")(serve.serve)
+app.command("solve")(solve.solve)
 app.command("train-robot")(robot.train_robot)
 
 app.add_typer(server.app, name="server")

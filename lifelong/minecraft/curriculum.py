@@ -377,3 +377,148 @@ class StaticCurriculum:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.memory = Memory(**state["memory"])
+
+
+# ---- task decomposition (Voyager's zero-shot protocol) -------------------------------------------
+
+
+class DecompositionError(RuntimeError):
+    """The curriculum LLM kept answering the decomposition prompt without a usable list."""
+
+
+def parse_subgoals(text: str) -> list[str]:
+    """The JSON list of subgoals in a reply, repaired like Voyager's ``fix_and_parse_json``: code
+    fences, prose around the list, single quotes and trailing commas are tolerated. ValueError says
+    what is wrong (sent back to the model)."""
+    text = re.sub(r"```(?:json|python)?", "", text)
+    start, end = text.find("["), text.rfind("]")
+    if start < 0 or end < start:
+        raise ValueError("The reply has no list of subgoals like [\"subgoal1\", \"subgoal2\"].")
+    chunk = re.sub(r",\s*\]", "]", text[start:end + 1])
+    value: Any = None
+    for load in (json.loads, _literal):
+        try:
+            value = load(chunk)
+            break
+        except (ValueError, SyntaxError):
+            continue
+    if not isinstance(value, list):
+        raise ValueError("The list of subgoals cannot be parsed as JSON.")  # noqa: TRY004 (sent to the model)
+    subgoals = [" ".join(str(s).split()).rstrip(".") for s in value if isinstance(s, str) and s.strip()]
+    if len(subgoals) != len(value):
+        raise ValueError("Every subgoal must be a non-empty string.")
+    if not subgoals:
+        raise ValueError("The list of subgoals is empty.")
+    return subgoals
+
+
+def _literal(chunk: str) -> Any:
+    import ast
+
+    return ast.literal_eval(chunk)
+
+
+def same_task(a: str, b: str) -> bool:
+    """Whether two wordings ask for the same thing ('Craft a compass' == 'craft 1 compass')."""
+    from lifelong.minecraft.critic import parse_count_task
+
+    if a.strip().lower().rstrip(".") == b.strip().lower().rstrip("."):
+        return True
+    x, y = parse_count_task(a), parse_count_task(b)
+    return bool(x and y and (x.verb, x.count, x.items) == (y.verb, y.count, y.items))
+
+
+class SolveCurriculum:
+    """Voyager's zero-shot protocol as a curriculum: decompose the final task into subgoals with
+    Voyager's decomposition prompt (given the inventory and the library), propose them in order,
+    and decompose again from where the bot stands after a subgoal fails (Voyager retries the same
+    list; a fresh plan can take the failure into account, e.g. a lost tool). Proposes nothing more
+    once the final task, always the plan's last subgoal, succeeds.
+
+    ``skills`` returns {skill name: the task it was learned for} for the prompt, or None for a run
+    without a library (the prompt says so); ``context`` answers "How to X?" (the QA cache).
+    """
+
+    def __init__(self, llm: Any, task: str, skills: Callable[[str], dict[str, str] | None] | None = None,
+                 context: Callable[[str], str] | None = None, tries: int = 3) -> None:
+        self.llm = llm
+        self.task = task
+        self.skills = skills or (lambda task: None)
+        self.context_for = context
+        self.tries = tries
+        self.system = (PROMPTS / "curriculum_task_decomposition.txt").read_text()
+        self.memory = Memory()
+        self.plan: list[str] = []
+        self.next = 0
+        self.plans: list[list[str]] = []  # every decomposition, in order
+        self.replan = True
+        self.done = False
+
+    @property
+    def progress(self) -> int:
+        return len(self.memory.completed)
+
+    def propose(self, obs: dict[str, Any]) -> Task | None:
+        if self.done:
+            return None
+        if self.replan or self.next >= len(self.plan):
+            self.plan, self.next, self.replan = self.decompose(obs), 0, False
+            self.plans.append(list(self.plan))
+        subgoal = self.plan[self.next]
+        context = self.context_for(subgoal) if self.context_for else ""
+        return Task(subgoal, context, {"source": "decomposition", "final_task": self.task,
+                                       "plan": len(self.plans), "index": self.next})
+
+    def decompose(self, obs: dict[str, Any]) -> list[str]:
+        """Ask the curriculum LLM for the subgoals; the last one is always the final task itself."""
+        messages = self.messages(obs)
+        problem = ""
+        for _ in range(self.tries):
+            reply = self.llm.chat("curriculum", messages)[0]
+            try:
+                subgoals = parse_subgoals(reply)
+            except ValueError as exc:
+                problem = str(exc)
+                messages = messages + [{"role": "assistant", "content": reply},
+                                       {"role": "user", "content": f"{problem} Answer again with only a JSON "
+                                        'list of subgoals: ["subgoal1", "subgoal2", ...]'}]
+                continue
+            if same_task(subgoals[-1], self.task):
+                subgoals.pop()
+            return subgoals + [self.task]
+        raise DecompositionError(f"the curriculum LLM gave no usable list of subgoals after {self.tries} tries: {problem}")
+
+    def messages(self, obs: dict[str, Any]) -> list[dict[str, str]]:
+        """Voyager's: the system prompt, the observation (with completed and failed tasks, and here
+        the library), then 'Final task: ...' as a message of its own."""
+        skills = self.skills(self.task)
+        if skills is None:
+            listed = "not used (this run has no skill library)"
+        else:
+            listed = "; ".join(f"{name} ({task})" for name, task in sorted(skills.items())) or "None"
+        lines = render_observation(obs) + [
+            f"Skills in the library: {listed}",
+            f"Completed tasks so far: {', '.join(self.memory.completed) or 'None'}",
+            f"Failed tasks that are too hard: {', '.join(self.memory.failed) or 'None'}",
+        ]
+        return [{"role": "system", "content": self.system},
+                {"role": "user", "content": "\n".join(lines)},
+                {"role": "user", "content": f"Final task: {self.task}"}]
+
+    def record(self, task: str, success: bool) -> None:
+        self.memory.record(task, success)
+        if not success:
+            self.replan = True
+        elif self.next == len(self.plan) - 1:
+            self.done = True
+        else:
+            self.next += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"kind": "solve", "task": self.task, "memory": vars(self.memory).copy(), "plan": self.plan,
+                "next": self.next, "plans": self.plans, "replan": self.replan, "done": self.done}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.memory = Memory(**state["memory"])
+        self.plan, self.next, self.plans = list(state["plan"]), int(state["next"]), list(state["plans"])
+        self.replan, self.done = bool(state["replan"]), bool(state["done"])

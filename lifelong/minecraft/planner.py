@@ -327,6 +327,205 @@ class PlannerCurriculum:
         return "Mine 1 wood log", "nothing new is reachable; gather more wood"
 
 
+# ---- task decomposition (Voyager's zero-shot protocol) -------------------------------------------
+
+# Where to dig down to before mining a deep ore: inside its band in our world generator
+# (bridges/server/worldgen.js, ORES: diamond -16..14 with most veins at the bottom, gold peaking at
+# -8, redstone -16..15, lapis peaking at 0) and above the bedrock, which reaches up to y=-13. From
+# there a 32-block search covers the whole band; from the surface (y 56-100) it covers none of it.
+DEEP_LEVEL = {"diamond": -8, "redstone": -4, "gold": -4, "lapis": 0, "emerald": -4}
+DIG_RE = re.compile(r"^\s*dig down to y\s*=\s*(-?\d+)\s*\.?\s*$", re.IGNORECASE)
+TOOL_RE = re.compile(r"_(pickaxe|axe|shovel|hoe|sword)$")
+STATIONS = ("crafting_table", "furnace")
+
+
+def deep_level(m: Method | None) -> int | None:
+    """The y to dig down to before mining with ``m``; None for anything within reach of the surface."""
+    if m is None or m.kind != "mine" or not m.blocks:
+        return None
+    return next((level for ore, level in DEEP_LEVEL.items() if ore in m.blocks[0]), None)
+
+
+def dig_task(level: int) -> str:
+    return f"Dig down to y={level}"
+
+
+@dataclass
+class Demand:
+    """How many of one item the plan makes: before digging down (``pre``) and to carry down (``post``)."""
+
+    pre: int = 0
+    post: int = 0
+    uses: dict[str, int] = field(default_factory=dict)  # consumer -> how many it needs
+
+
+class Decomposer:
+    """Answers Voyager's decomposition prompt from the recipe graph: the subgoals for a final task.
+
+    The plan is every item the task needs, producers before consumers, with counts summed over the
+    whole tree and what the inventory already holds taken off. Two refinements make it work:
+
+    * **the library**: an item a library skill makes is left to that skill (its callers call it),
+      except tools (Voyager's criterion: each level of tools is a subgoal) and what must be carried;
+    * **deep ores** (diamond, gold, redstone, lapis): everything the underground part needs is made
+      on the surface first (a placed crafting table or furnace stays up there, so one more of each is
+      carried), then "Dig down to y=N" (skipped when the bot is already that deep), then the ores and
+      what is made of them.
+    """
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.k = knowledge
+
+    def decompose(self, task: str, inventory: dict[str, int], skills: dict[str, str] | None = None,
+                  y: float | None = None) -> list[str]:
+        """Subgoals ending with ``task``; ``skills`` maps library skill names to the tasks they learned."""
+        from lifelong.minecraft.critic import parse_count_task
+
+        goal = self.k.task_key(task)
+        spec = parse_count_task(task, self.k.data)
+        if goal is None or spec is None or self.k.method(goal) is None:
+            return [task]  # nothing the recipe graph knows: the task itself, for the action agent
+        order = self._order(goal)
+        deep = self._deep(order)
+        demand = self._demand(goal, spec.count, order, deep, inventory)
+        keep = self._kept(goal, order, deep, demand, skills)
+        plan = [self._task(key, demand[key].pre) for key in order
+                if key not in deep and demand[key].pre and key in keep]
+        plan += [self._task(key, demand[key].post) for key in order if key not in deep and demand[key].post]
+        if deep:
+            level = min(deep_level(self.k.method(key)) for key in deep if deep_level(self.k.method(key)) is not None)
+            if y is None or y > level + 2:
+                plan.append(dig_task(level))
+            plan += [self._task(key, demand[key].post) for key in order if key in deep and demand[key].post]
+        if plan and self.k.task_key(plan[-1]) == goal:
+            plan.pop()  # the user's own words end the plan: the critic judges exactly what was asked
+        return [t for t in plan if t] + [task]
+
+    def _kept(self, goal: str, order: list[str], deep: set[str], demand: dict[str, Demand],
+              skills: dict[str, str] | None) -> set[str]:
+        """The items that get a subgoal of their own. Without a library: all. With one, an item a
+        skill makes is left to the programs that need it, unless it is a tool (each level of tools
+        is a subgoal), deep, or a kept item needs more of it at once than one call of the skill
+        makes (one program looping over a skill many times would not finish in the step limit)."""
+        if skills is None:
+            return set(order)
+        covered = self._covered(skills)
+        kept: set[str] = set()
+        for key in reversed(order):  # consumers first
+            uses = demand[key].uses
+            if key == goal or key in deep or TOOL_RE.search(key) or key not in covered or any(
+                    n > covered[key] for consumer, n in uses.items() if consumer in kept):
+                kept.add(key)
+        return kept
+
+    def _task(self, key: str, count: int) -> str:
+        return self.k.task_for(key, count) or ""
+
+    def _inputs(self, m: Method) -> list[tuple[str, float, str]]:
+        """(key, amount per item made, kind) for one method; kind is tool, station or ingredient."""
+        if m.kind == "mine":
+            return [(m.tools[0], 0, "tool")] if m.tools else []
+        if m.kind == "craft":
+            assert m.recipe is not None
+            table = [("crafting_table", 0, "station")] if m.recipe.needs_table else []
+            return table + [(key, n / m.recipe.count, "ingredient") for key, n in m.ingredients]
+        if m.kind == "smelt":
+            return [("furnace", 0, "station"), (canon(m.source), 1, "ingredient"), ("coal", 1 / 8, "fuel")]
+        return []
+
+    def _order(self, goal: str) -> list[str]:
+        """Every item under ``goal``, producers first (a depth-first post-order of the recipe graph)."""
+        order: list[str] = []
+
+        def visit(key: str, path: frozenset[str]) -> None:
+            if key in order or key in path:
+                return
+            m = self.k.method(key)
+            for pre, _, _ in (self._inputs(m) if m else []):
+                visit(pre, path | {key})
+            order.append(key)
+
+        visit(goal, frozenset())
+        return order
+
+    def _deep(self, order: list[str]) -> set[str]:
+        """Deep ores and everything made of them (not what merely uses a tool made of them)."""
+        deep: set[str] = set()
+        for key in order:  # producers come first, so one pass suffices
+            m = self.k.method(key)
+            if deep_level(m) is not None or any(
+                    pre in deep for pre, _, kind in (self._inputs(m) if m else []) if kind != "tool"):
+                deep.add(key)
+        return deep
+
+    def _demand(self, goal: str, count: int, order: list[str], deep: set[str],
+                inventory: dict[str, int]) -> dict[str, Demand]:
+        """Consumers before producers: what each item's makers need, less what the inventory holds."""
+        demand = {key: Demand() for key in order}
+        if goal in deep:
+            demand[goal].post = count
+        else:
+            demand[goal].pre = count
+        stock: dict[str, int] = {}
+        for name, n in inventory.items():
+            stock[canon(name)] = stock.get(canon(name), 0) + n
+        for key in reversed(order):
+            d = demand[key]
+            have = self._have(key, stock)
+            from_stock = min(d.post, have)  # what is in the inventory serves the trip down first
+            d.post -= from_stock
+            d.pre = max(0, d.pre - (have - from_stock))
+            m = self.k.method(key)
+            if m is None or not (d.pre or d.post):
+                continue
+            for pre, per, kind in self._inputs(m):
+                before = demand[pre].pre + demand[pre].post
+                self._add(demand[pre], kind, per, m, d, key in deep)
+                demand[pre].uses[key] = demand[pre].pre + demand[pre].post - before
+        return demand
+
+    def _add(self, d: Demand, kind: str, per: float, m: Method, made: Demand, made_deep: bool) -> None:
+        """Add one input's demand. Tools stay in the inventory, so one is enough wherever it is used;
+        a station is placed where it is used, so the trip down takes another one along."""
+        runs = lambda n: math.ceil(n / m.recipe.count) * m.recipe.count if m.recipe and n else n
+        if kind == "tool":
+            d.pre = max(d.pre, 1)
+            return
+        if kind == "station":
+            if made_deep:
+                d.post = max(d.post, 1)
+            else:
+                d.pre = max(d.pre, 1)
+            return
+        amounts = [math.ceil(runs(made.pre) * per), math.ceil(runs(made.post) * per)]
+        if made_deep:
+            d.post += sum(amounts)
+        else:
+            d.pre += sum(amounts)
+
+    def _have(self, key: str, stock: dict[str, int]) -> int:
+        """Inventory count of ``key``; a tool of the same kind and a better tier counts as one."""
+        if TOOL_RE.search(key) and key.split("_")[0] in TOOL_TIERS:
+            tier, kind = key.split("_", 1)
+            better = TOOL_TIERS[TOOL_TIERS.index(tier):]
+            return max(stock.get(f"{t}_{kind}", 0) for t in better)
+        return stock.get(key, 0)
+
+    def _covered(self, skills: dict[str, str]) -> dict[str, int]:
+        """Item -> how many one call of a library skill makes (the count of the task it learned).
+        A plan needing more gets its own subgoal: one program looping over a skill many times would
+        not finish within the step limit."""
+        from lifelong.minecraft.critic import parse_count_task
+
+        made: dict[str, int] = {}
+        for name, task in skills.items():
+            task = task or uncamel(name)
+            key, spec = self.k.task_key(task), parse_count_task(task, self.k.data)
+            if key and spec:
+                made[key] = max(made.get(key, 0), spec.count)
+        return made
+
+
 # ---- the program writer -------------------------------------------------------------------------
 
 
@@ -351,6 +550,8 @@ class ProgramWriter:
 
         if (chest := self._chest_task(task)) is not None:
             return chest
+        if (m := DIG_RE.match(task)) is not None:
+            return self._dig_task(task, int(m.group(1)))
         spec = parse_count_task(task, self.k.data)
         key = self.k.task_key(task)
         method = self.k.method(key) if key else None
@@ -403,12 +604,63 @@ class ProgramWriter:
         return "new Vec3({}, {}, {})".format(*DIRECTIONS[i])
 
     def _mine_direction(self, m: Method) -> str:
-        """Deep ores (diamond, redstone, lapis, gold) lie below y=16: dig down on the first try,
-        then alternate with walking, since the surface search of 32 blocks never reaches them."""
-        deep = any(d in m.blocks[0] for d in DEEP_ORES)
+        """Deep ores are dug down to first (:meth:`_dig_lines`): from there, search sideways. Others
+        too deep for a level of its own (``DEEP_ORES`` without a ``DEEP_LEVEL``) dig down on the first
+        try, then alternate with walking, since the surface search of 32 blocks never reaches them."""
+        deep = any(d in m.blocks[0] for d in DEEP_ORES) and deep_level(m) is None
         if deep and self.round_hint % 2 == 0:
             return "new Vec3(0, -1, 0)"
         return self._direction(m.key)
+
+    def _dig_task(self, task: str, level: int) -> tuple[str, list[str]]:
+        """'Dig down to y=N': a shaft straight down, then a little room to place a table or furnace."""
+        plan: list[str] = []
+        body = self._dig_lines(level, "  ", 0, plan)
+        code = "\n".join([
+            f"// Written by the lifelong planner (deterministic, not a language model) for: {task}",
+            f"async function digDownToY{'Minus' if level < 0 else ''}{abs(level)}(bot) {{", *body,
+            f'  if (bot.entity.position.y > {level} + 1) throw new Error(`stopped at y=${{Math.floor(bot.entity.position.y)}}, above y={level}`);',
+            f'  bot.chat(`{task}: at y=${{Math.floor(bot.entity.position.y)}}`);', "}"]) + "\n"
+        return code, plan
+
+    @staticmethod
+    def _dig_lines(level: int, indent: str, depth: int, plan: list[str] | None = None) -> list[str]:
+        """Dig straight down to ``level`` with the best pickaxe, then clear the blocks around the
+        bot at its feet and head. Why a shaft: the pathfinder (exploreUntil down, collectblock)
+        plans a dug path block by block and spends most of a 180 s step thinking, while a shaft
+        costs one dig per block (measured: README, "Deep resources"). Falls do no damage here
+        (flying-squid has none) and fluids do not flow. Stops at bedrock."""
+        if plan is not None:
+            plan += [f"equip the best pickaxe and dig the blocks under the bot until y={level}",
+                     "clear the blocks around the bot to make room for a crafting table or furnace"]
+        d = depth
+        return [
+            f'{indent}const pick{d} = ["netherite_pickaxe", "diamond_pickaxe", "iron_pickaxe", "stone_pickaxe", "wooden_pickaxe"]',
+            f"{indent}  .map((n) => bot.inventory.items().find((it) => it.name === n)).find(Boolean);",
+            f'{indent}if (!pick{d}) throw new Error("no pickaxe to dig down with");',
+            f'{indent}await bot.equip(pick{d}, "hand");',
+            f"{indent}const under{d} = () => {{ const p = bot.entity.position; const out = [];",
+            f"{indent}  for (const dx of [-0.3, 0.3]) for (const dz of [-0.3, 0.3]) {{",
+            f"{indent}    const b = bot.blockAt(new Vec3(Math.floor(p.x + dx), Math.floor(p.y) - 1, Math.floor(p.z + dz)));",
+            f"{indent}    if (b && !out.some((o) => o.position.equals(b.position))) out.push(b); }}",
+            f"{indent}  return out; }};",
+            f"{indent}for (let n = 0, stuck = 0; bot.entity.position.y > {level} + 0.5 && n < 400; n++) {{",
+            f"{indent}  const y0 = bot.entity.position.y;",
+            f"{indent}  for (const b of under{d}()) {{",
+            f'{indent}    if (b.name === "bedrock") throw new Error(`bedrock at y=${{b.position.y}}, above y={level}`);',
+            f'{indent}    if (b.boundingBox === "block" && bot.canDigBlock(b)) await bot.dig(b, true);',
+            f"{indent}  }}",
+            f"{indent}  await bot.waitForTicks(3);",
+            f"{indent}  for (let t = 0; t < 20 && !bot.entity.onGround; t++) await bot.waitForTicks(1);",
+            f"{indent}  stuck = bot.entity.position.y < y0 - 0.5 ? 0 : stuck + 1;",
+            f'{indent}  if (stuck > 8) throw new Error(`could not dig below y=${{Math.floor(bot.entity.position.y)}}`);',
+            f"{indent}}}",
+            f"{indent}const here{d} = bot.entity.position.floored();",
+            f"{indent}for (const [dx, dz] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) for (const dy of [1, 0]) {{",
+            f"{indent}  const b = bot.blockAt(here{d}.offset(dx, dy, dz));",
+            f'{indent}  if (b && b.boundingBox === "block" && b.name !== "bedrock" && bot.canDigBlock(b)) await bot.dig(b, true);',
+            f"{indent}}}",
+        ]
 
     def _names(self, key: str) -> str:
         return json.dumps(self.k.names(key))
@@ -466,6 +718,11 @@ class ProgramWriter:
         ids = json.dumps(m.blocks)
         var = f"found{depth}"
         climb = self._climb_out(var, depth, plan, indent) if m.key == "log" else []
+        if (level := deep_level(m)) is not None:
+            plan.append(f"if none is within 32 blocks and the bot is above y={level + 4}, dig straight down to y={level}")
+            finder = f"bot.findBlock({{ matching: {ids}.map((n) => mcData.blocksByName[n].id), maxDistance: 32 }})"
+            climb = [f"{indent}if (!({finder}) && bot.entity.position.y > {level + 4}) {{",
+                     *self._dig_lines(level, indent + "  ", depth), f"{indent}}}"]
         plan.append(f"find {words(m.blocks[0])} within 32 blocks (explore if there is none) and mine {count}")
         finder = f"bot.findBlock({{ matching: {ids}.map((n) => mcData.blocksByName[n].id), maxDistance: 32 }})"
         what = words(m.key if m.key == "log" else m.blocks[0])
@@ -554,13 +811,16 @@ class Planner:
     def __init__(self, data: GameData | None = None) -> None:
         self.k = Knowledge(data)
         self.curriculum = PlannerCurriculum(self.k)
+        self.decomposer = Decomposer(self.k)
 
     def __call__(self, request: dict[str, Any]) -> str:
         messages = request.get("messages", [])
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         role = role_of(str(request.get("model", "")), system)
-        if role == "curriculum":
+        if role == "curriculum" and DECOMPOSITION_MARK in system:
+            return self.decomposition_reply(messages)
+        if role in ("curriculum", "decomposition"):
             return self.curriculum_reply(user)
         if role == "questions":
             return self.questions_reply(user)
@@ -583,6 +843,17 @@ class Planner:
             parse_list(f.get("Completed tasks so far", "")), parse_list(f.get("Failed tasks that are too hard", "")),
             parse_inventory(f.get("Inventory", "")), nearby)
         return f"Reasoning: [{LABEL}] {why}.\nTask: {task}"
+
+    def decomposition_reply(self, messages: list[dict[str, str]]) -> str:
+        """Voyager's decomposition prompt: the observation, then 'Final task: ...' (own message)."""
+        text = "\n".join(m["content"] for m in messages if m.get("role") == "user")
+        f = fields(text)
+        task = f.get("Final task", "")
+        skills = parse_skills(f["Skills in the library"]) if "Skills in the library" in f else None
+        y = re.search(r"y=(-?[\d.]+)", f.get("Position", ""))
+        plan = self.decomposer.decompose(task, parse_inventory(f.get("Inventory", "")), skills,
+                                         float(y.group(1)) if y else None)
+        return json.dumps(plan)
 
     def questions_reply(self, user: str) -> str:
         f = fields(user)
@@ -659,6 +930,13 @@ class Planner:
             ok = item in equipment
             critique = "" if ok else f"Equip {item} with bot.equip after getting it."
             return json.dumps({"reasoning": f"[{LABEL}] equipment is {equipment}", "success": ok, "critique": critique})
+        if (dig := DIG_RE.match(task)) is not None:
+            m = re.search(r"""Position: .*?['"]?y['"]?\s*[:=]\s*(-?[\d.]+)""", user)
+            y = float(m.group(1)) if m else None
+            ok = y is not None and y <= int(dig.group(1)) + 1
+            return json.dumps({"reasoning": f"[{LABEL}] the bot is at y={y}", "success": ok,
+                               "critique": "" if ok else f"Dig further down: y is {y}, the task asks for "
+                               f"y={dig.group(1)} or below."})
         if re.match(r"deposit", task.strip(), re.IGNORECASE):
             used = int(re.search(r"\((\d+)/", user).group(1)) if re.search(r"\((\d+)/", user) else 36
             ok = used < 20
@@ -696,6 +974,18 @@ class Planner:
         return f"The function is about: {task.rstrip('.')}. " + " ".join(steps) + f" (described by the {LABEL})"
 
 
+DECOMPOSITION_MARK = "generates a curriculum of subgoals"  # Voyager's decomposition system prompt
+
+
+def parse_skills(value: str) -> dict[str, str] | None:
+    """'craftStick (Craft 4 stick); mineWoodLog (Mine 1 wood log)' -> {name: task}; 'None' -> {};
+    'not used' (a run without a library) -> None."""
+    value = value.strip()
+    if value.lower().startswith("not used"):
+        return None
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"([A-Za-z_$][\w$]*)\s*\(([^)]*)\)", value)}
+
+
 def role_of(model: str, system: str) -> str:
     """planner-<role> model names say it; otherwise recognise the system prompt."""
     if model.startswith(PLANNER_MODEL + "-"):
@@ -706,7 +996,7 @@ def role_of(model: str, system: str) -> str:
     head = system[:300]
     if "asks questions" in head:
         return "questions"
-    if "tells me the next immediate task" in head:
+    if "tells me the next immediate task" in head or DECOMPOSITION_MARK in head:
         return "curriculum"
     if "answer my question" in head:
         return "qa"
@@ -732,6 +1022,7 @@ def serve_planner(data: GameData | None = None) -> ChatServer:
 __all__ = [
     "LABEL",
     "SMELTING",
+    "Decomposer",
     "Knowledge",
     "Planner",
     "PlannerCurriculum",
