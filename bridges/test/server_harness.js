@@ -11,12 +11,12 @@ const LAUNCHER = path.join(__dirname, '..', 'server', 'index.js')
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Start the launcher on `port` in a fresh temp folder (or `world`); resolves when ready. */
-async function startWorld ({ port, seed = 42, difficulty = 'easy', mobs = false, daylight = false, keepInventory = false, world } = {}) {
+async function startWorld ({ port, seed = 42, difficulty = 'easy', mobs = false, daylight = false, keepInventory = false, world, timeScale = 1 } = {}) {
   const dir = world ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lifelong-world-'))
   const log = path.join(dir, 'server.log')
   const args = [LAUNCHER, '--port', String(port), '--seed', String(seed), '--world', dir, '--difficulty', difficulty,
     mobs ? '--mobs' : '--no-mobs', daylight ? '--daylight-cycle' : '--no-daylight-cycle',
-    keepInventory ? '--keep-inventory' : '--no-keep-inventory', '--view-distance', '4']
+    keepInventory ? '--keep-inventory' : '--no-keep-inventory', '--view-distance', '4', '--time-scale', String(timeScale)]
   const offset = fs.existsSync(log) ? fs.statSync(log).size : 0
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
