@@ -6,26 +6,27 @@
 const fs = require('fs')
 const path = require('path')
 const { createBot, Movements, goals, Vec3 } = require('./create')
-const { runProgram } = require('./runner')
+const { runProgram, ensureLockdown, installFaultHandlers, takeBackgroundErrors, capLines } = require('./runner')
 const { observe, Memory } = require('./observe')
 const { hardReset } = require('./reset')
 const { startViewer } = require('./viewer')
 const { clockOf } = require('./clock')
 
+// Every module the bot needs is loaded; from here on the realm's intrinsics are frozen and no
+// object leads to an evaluator (runner.js explains the options). Libraries keep working:
+// lockdown changes what programs can reach, not what the host's own modules hold.
+const harden = ensureLockdown()
+
 const DEFAULT_PRIMITIVES = path.join(__dirname, '..', '..', 'skills', 'minecraft', 'primitives')
 const modules = path.join(__dirname, '..', 'node_modules')
 
-// Programs may leave promises or timers behind; their failures must never kill the bridge.
-const background = []
+// Programs may leave promises or timers behind; their failures must never kill the bridge
+// (runner.js's fault handlers report them with the step, or with the next observation).
 let handlersInstalled = false
 function installProcessHandlers () {
   if (handlersInstalled) return
   handlersInstalled = true
-  const note = (err) => {
-    if (background.length < 20) background.push(String((err && err.message) || err))
-  }
-  process.on('unhandledRejection', note)
-  process.on('uncaughtException', note)
+  installFaultHandlers()
   // If Python dies (kill -9), this process is orphaned and its bot would stay logged in,
   // blocking the next session's bot (same username); exit when the parent changes.
   const parent = process.ppid
@@ -49,17 +50,25 @@ function loadPrimitives (dir) {
     .map(file => ({ file, code: fs.readFileSync(path.join(dir, file), 'utf8') }))
 }
 
-/** The globals Voyager's programs expect: mcData, Vec3, Movements and each goal class. */
+/**
+ * The globals Voyager's programs expect: mcData, Vec3, Movements and each goal class. Vec3 and
+ * the goal classes are hardened (frozen with their prototypes): they are shared by every step
+ * and by the host's own code, so one program must not be able to rewrite them for the next.
+ * mcData and Movements stay as they are: the host fills mcData's objects in lazily, and
+ * programs customise Movements instances by assigning over their methods.
+ */
 function helpersFor (bot) {
   const mcData = require(path.join(modules, 'minecraft-data'))(bot.version)
-  return { mcData, Vec3, Movements, goals, pathfinder: { goals, Movements }, ...goals }
+  harden(Vec3)
+  harden(goals)
+  return { mcData, Vec3, Movements, goals, pathfinder: Object.freeze({ goals, Movements }), ...goals }
 }
 
 function createBody (config = {}) {
   installProcessHandlers()
   const cfg = typeof config === 'string' ? JSON.parse(config) : config
   const primitives = loadPrimitives(cfg.primitivesDir || DEFAULT_PRIMITIVES)
-  const state = { bot: null, memory: null, helpers: null, chat: [], connectOpts: null, viewer: null, scan: null }
+  const state = { bot: null, memory: null, helpers: null, chat: [], chatDropped: 0, connectOpts: null, viewer: null, scan: null }
 
   const alive = () => Boolean(state.bot && state.bot.entity && state.bot._client && !state.bot._client.ended)
 
@@ -69,12 +78,17 @@ function createBody (config = {}) {
     // Our own chat comes back from the server; the runner already recorded it.
     if (state.bot && text.startsWith(`<${state.bot.username}> `)) return
     state.chat.push(text)
-    if (state.chat.length > 200) state.chat.shift()
+    if (state.chat.length > 200) {
+      state.chat.shift()
+      state.chatDropped++
+    }
   }
 
   function snapshot (extra = {}) {
     const obs = state.bot ? observe(state.bot, state.memory) : {}
-    if (background.length) extra.background_errors = background.splice(0)
+    const faults = [...(extra.background_errors || []), ...takeBackgroundErrors()]
+    delete extra.background_errors
+    if (faults.length) extra.background_errors = faults
     const connected = alive()
     if (!connected && state.endReason) extra.disconnect_reason = state.endReason
     return { ...obs, ...extra, connected }
@@ -109,6 +123,7 @@ function createBody (config = {}) {
       const opts = JSON.parse(optsJson || '{}')
       const bot = state.bot
       state.chat.splice(0)
+      state.chatDropped = 0
       const scan = clockOf(bot).setInterval(() => { try { state.memory.scan() } catch (_) {} }, 5000) // game ms
       let result
       try {
@@ -126,11 +141,13 @@ function createBody (config = {}) {
       } finally {
         clearInterval(scan)
       }
-      const chat = state.chat.splice(0)
+      // At most 100 lines of 256 characters, with a note when more were said (runner.js capLines).
+      const chat = capLines(state.chat.splice(0), { dropped: result.chat_dropped + state.chatDropped })
       return JSON.stringify(snapshot({
         ok: result.ok,
         error: result.error,
         chat,
+        background_errors: result.background_errors,
         logs: result.logs,
         saves: result.saves,
         stopped: result.stopped,
@@ -154,6 +171,16 @@ function createBody (config = {}) {
     ping () { return 1 },
     log () { return JSON.stringify(bridgeLog) },
     pid () { return process.pid },
+    /** Whether Node's permission model holds this process (env.py checks it at start). */
+    confinement () {
+      const p = process.permission
+      return JSON.stringify({
+        permission_model: Boolean(p),
+        child_process: p ? p.has('child') : true,
+        fs_write: p ? p.has('fs.write') : true,
+        locked_down: Object.isFrozen(Object.prototype)
+      })
+    },
     connected () { return alive() },
 
     /** Serve prismarine-viewer on localhost:port so a person can watch in a browser. */

@@ -1,32 +1,90 @@
-// The program runner: an LLM-written `async function name(bot)` runs in a node `vm`
-// context that exposes only the bot, the primitives, the given skills and a few helpers.
+// The program runner: an LLM-written `async function name(bot)` runs in an SES `Compartment`
+// (Hardened JavaScript, https://github.com/endojs/endo/tree/master/packages/ses) that holds only
+// the bot, the primitives, the given skills and a few helpers.
 //
 // Why each piece exists:
-// - acorn parses first, so syntax errors come back before anything moves.
-// - Loops and function bodies get an inline guard (same line, so line numbers stay
-//   true) that throws once the step is stopped: a synchronous `while (true) {}` would
-//   otherwise freeze Node's only thread and nothing else could stop it.
+// - `lockdown()` freezes the realm's shared intrinsics and replaces every
+//   `Function.prototype.constructor` (and the async/generator ones) with a function that throws.
+//   A `vm` context was no boundary: any host object handed to a program (the bot, a Vec3, an
+//   array or promise a host call returned, a host error) led through `.constructor.constructor`
+//   to the host's `Function`, hence `process` and `child_process`. After lockdown that chain
+//   ends in a throw for every object of the process, and a Compartment's globals hold nothing
+//   but what it is given. `process`, `require`, `import()` and code from strings are refused
+//   with a message saying what to write instead.
+// - acorn parses first (as strict code, which is how compartments run it), so syntax errors come
+//   back with their line before anything moves, and `import()`/`import`/`export` are refused.
+// - Loops, function bodies and expression-bodied arrows get an inline guard (same line, so
+//   line numbers stay true) that throws once the step is stopped: a synchronous `while (true) {}`
+//   or an endless promise chain would otherwise hold Node's only thread. Guards also make every
+//   function of a program inert once its step has ended (a leftover listener throws at once).
 // - The bot is handed over through a Proxy bound to this run: once the run is stopped
 //   (timeout, stuck, disconnect) any further use of `bot` throws, so a program that
 //   kept a promise alive cannot act after its step ended.
-// - Each script gets a `lifelong:` filename, so stack frames map back to the line of
+// - Each unit carries a `//# sourceURL=lifelong:...`, so stack frames map back to the line of
 //   the program, skill or primitive that failed.
-// Note: `vm` is not a security boundary against adversarial code (host objects such as
-// `bot` reach the host realm); it keeps honest-but-wrong LLM code from touching
-// require, process, files or the network, and it stops runaway programs.
+// - Exceptions from a program's timers and listeners end its step with that error; its
+//   unhandled rejections are reported with the step. Neither can take the bot process down.
+// What this does not stop: a synchronous built-in that never returns (a catastrophic regular
+// expression, a huge allocation); the Node flags and env.py's watchdog cover those. Node's
+// permission model (no child processes, no writes, reads only of the code it runs) is the next
+// layer in case this one is ever bypassed.
 'use strict'
-const vm = require('vm')
 const crypto = require('crypto')
 const path = require('path')
-const acorn = require(path.join(__dirname, '..', 'node_modules', 'acorn'))
+const modules = path.join(__dirname, '..', 'node_modules')
+const acorn = require(path.join(modules, 'acorn'))
 const { watchStall, PROGRESS_BLOCKS } = require('./stall')
 const { clockOf } = require('./clock')
 
+const RESERVED = '__lifelong_'
 const GUARD = '__lifelong_guard'
 const AT = '__lifelong_at'
+const TYPEOF = '__lifelong_typeof'
+/** Text order of the inserts that land at one position (lowest first). */
+const ORDER = { paren: 0, brace: 1, loopOpen: 2, arrowOpen: 3, atOpen: 4, typeofOpen: 5, guard: 6 }
+const EXPORT = '__lifelong_export'
 const PROGRAM_FILE = 'lifelong:program.js'
 const LOOPS = new Set(['WhileStatement', 'DoWhileStatement', 'ForStatement', 'ForInStatement', 'ForOfStatement'])
 const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
+const CHAT_LINES = 100
+const CHAT_WIDTH = 256
+const LOG_WIDTH = 1000
+
+/**
+ * Lock the realm down once (idempotent). Options, each for a reason found in this project:
+ * - errorTaming 'unsafe' + stackFiltering 'verbose': errors keep V8's `stack` with every frame,
+ *   which describeError maps back to program/skill lines. (Stacks only leak file paths.)
+ * - overrideTaming 'severe': mineflayer and its dependencies assign over properties inherited
+ *   from frozen intrinsics (`obj.toString = ...`, the "override mistake"); severe makes all of
+ *   those assignable on the instance.
+ * - evalTaming 'unsafe-eval': protodef (minecraft-protocol's packet codecs) compiles code with a
+ *   *direct* eval that reads its local scope (protodef/src/compiler.js `compile`). This only
+ *   keeps the start compartment's own `eval`/`Function`; programs never see them: a
+ *   compartment has its own evaluators (which we replace by refusals), and lockdown has already
+ *   cut `Function.prototype.constructor`, the only way from an object to an evaluator.
+ * - consoleTaming 'unsafe', errorTrapping/unhandledRejectionTrapping 'none', reporting 'none':
+ *   index.js owns the console (library noise must not reach JSPyBridge's stdout/stderr
+ *   protocol) and this file owns the process-level fault handlers.
+ */
+const LOCKDOWN_OPTIONS = {
+  errorTaming: 'unsafe',
+  stackFiltering: 'verbose',
+  overrideTaming: 'severe',
+  evalTaming: 'unsafe-eval',
+  consoleTaming: 'unsafe',
+  errorTrapping: 'none',
+  unhandledRejectionTrapping: 'none',
+  reporting: 'none'
+}
+
+function ensureLockdown () {
+  if (typeof globalThis.lockdown !== 'function') require(path.join(modules, 'ses'))
+  if (!Object.isFrozen(Object.prototype)) {
+    globalThis.lockdown(LOCKDOWN_OPTIONS)
+    Error.stackTraceLimit = 50 // programs' errors name the line deep inside skills
+  }
+  return globalThis.harden
+}
 
 class ProgramStopped extends Error {
   constructor (reason) {
@@ -35,32 +93,52 @@ class ProgramStopped extends Error {
   }
 }
 
-/** Parse with acorn; on failure return a message that names the line and shows it. */
+/** A rule a program broke, found before it runs: named, with what to write instead. */
+function ruleError (message, code, node, where) {
+  const line = node.loc.start.line
+  const text = (code.split('\n')[line - 1] || '').trim()
+  return { type: 'SandboxError', message: `SandboxError: ${message} (line ${line} of ${where}: ${text})`, line, code: text, source: where }
+}
+
+const MODULE_RULE = 'programs cannot load modules or files: `import`/`import()`/`export` are not available. Use the globals they are given: bot, the primitives (mineBlock, craftItem, ...), mcData, Vec3 and the pathfinder goals'
+
+/**
+ * Parse with acorn as strict code (compartments evaluate strict code, so errors such as an
+ * undeclared `with` or an octal literal are caught here, with their line); on failure return a
+ * message that names the line and shows it. Module syntax is refused by rule.
+ */
 function parse (code, where) {
+  let ast
   try {
-    return {
-      ast: acorn.parse(code, {
-        ecmaVersion: 'latest',
-        sourceType: 'script',
-        allowAwaitOutsideFunction: true,
-        allowReturnOutsideFunction: true,
-        locations: true
-      })
-    }
+    // sourceType 'module' is acorn's way to parse strict code; module syntax is refused below.
+    ast = acorn.parse(code, {
+      ecmaVersion: 'latest',
+      sourceType: 'module',
+      allowAwaitOutsideFunction: true,
+      allowReturnOutsideFunction: true,
+      allowImportExportEverywhere: true,
+      locations: true
+    })
   } catch (err) {
     const line = err.loc ? err.loc.line : null
     const text = line ? (code.split('\n')[line - 1] || '').trim() : ''
-    const msg = String(err.message).replace(/\s*\(\d+:\d+\)$/, '')
+    let msg = String(err.message).replace(/\s*\(\d+:\d+\)$/, '')
+    if (/strict mode|Octal|'with'/i.test(msg)) msg += ' (programs run as strict JavaScript)'
     return {
-      error: {
-        type: 'SyntaxError',
-        message: `SyntaxError: ${msg} at line ${line} of ${where}: ${text}`,
-        line,
-        code: text,
-        source: where
-      }
+      error: { type: 'SyntaxError', message: `SyntaxError: ${msg} at line ${line} of ${where}: ${text}`, line, code: text, source: where }
     }
   }
+  let refused = null
+  walk(ast, (node) => {
+    if (refused) return
+    if (node.type === 'Identifier' && node.name.startsWith(RESERVED)) {
+      refused = ruleError(`names starting with ${RESERVED} are reserved for the runner (its guards keep programs stoppable); rename ${node.name}`, code, node, where)
+    } else if (node.type === 'ImportExpression' || node.type === 'ImportDeclaration' || node.type.startsWith('Export') ||
+        (node.type === 'MetaProperty' && node.meta.name === 'import')) {
+      refused = ruleError(MODULE_RULE, code, node, where)
+    }
+  })
+  return refused ? { error: refused } : { ast }
 }
 
 function walk (node, visit) {
@@ -75,17 +153,18 @@ function walk (node, visit) {
 }
 
 /**
- * Rewrite code so it can be stopped: guards inside every loop and function body, and
- * top-level call statements blanked out (Voyager runs only the declarations and calls the
- * last async function itself). Newlines are preserved so reported lines stay exact.
+ * Rewrite code so it can be stopped: guards inside every loop and function body (an
+ * expression-bodied arrow becomes `(guard(), expr)`), and top-level call statements blanked
+ * out (Voyager runs only the declarations and calls the last async function itself).
+ * Newlines are preserved so reported lines stay exact.
  */
 function instrument (code, ast, filename = PROGRAM_FILE) {
-  const edits = [] // [position, removeLength, insertText]
+  const edits = [] // [position, removeLength, insertText, order]: see ORDER
   const dropped = []
   const kept = []
   for (const stmt of ast.body) {
     if (stmt.type === 'ExpressionStatement' && !stmt.directive) {
-      edits.push([stmt.start, stmt.end - stmt.start, code.slice(stmt.start, stmt.end).replace(/[^\n]/g, ' ')])
+      edits.push([stmt.start, stmt.end - stmt.start, code.slice(stmt.start, stmt.end).replace(/[^\n]/g, ' '), 0])
       dropped.push(stmt.loc.start.line)
     } else kept.push(stmt)
   }
@@ -94,24 +173,34 @@ function instrument (code, ast, filename = PROGRAM_FILE) {
     walk(stmt, (node) => {
       if (LOOPS.has(node.type)) {
         const body = node.body
-        if (body.type === 'BlockStatement') edits.push([body.start + 1, 0, `${GUARD}();`])
+        if (body.type === 'BlockStatement') edits.push([body.start + 1, 0, `${GUARD}();`, ORDER.guard])
         else {
-          edits.push([body.start, 0, `{${GUARD}();`])
-          edits.push([body.end, 0, '}'])
+          edits.push([body.start, 0, `{${GUARD}();`, ORDER.loopOpen])
+          edits.push([body.end, 0, '}', ORDER.brace])
         }
-      } else if (FUNCTIONS.has(node.type) && node.body.type === 'BlockStatement') {
-        edits.push([node.body.start + 1, 0, `${GUARD}();`])
+      } else if (FUNCTIONS.has(node.type)) {
+        if (node.body.type === 'BlockStatement') edits.push([node.body.start + 1, 0, `${GUARD}();`, ORDER.guard])
+        else {
+          // `() => next()` chained through promises never reaches a loop or a block body.
+          edits.push([node.body.start, 0, `(${GUARD}(),`, ORDER.arrowOpen])
+          edits.push([node.body.end, 0, ')', ORDER.paren])
+        }
       } else if (node.type === 'AwaitExpression' && node.argument) {
         // await AT(file, line, x): a rejection from host code (a pathfinder goal, a dig) carries
         // no frame of ours in its stack; this notes which line was awaiting it.
-        edits.push([node.argument.start, 0, `${AT}(${file},${node.loc.start.line},`])
-        edits.push([node.argument.end, 0, ')'])
+        edits.push([node.argument.start, 0, `${AT}(${file},${node.loc.start.line},`, ORDER.atOpen])
+        edits.push([node.argument.end, 0, ')', ORDER.paren])
+      } else if (node.type === 'UnaryExpression' && node.operator === 'typeof' && node.argument.type === 'Identifier') {
+        // An undeclared name throws in a compartment (see undeclaredNames); `typeof x` must not.
+        edits.push([node.start, 0, `${TYPEOF}(()=>`, ORDER.typeofOpen])
+        edits.push([node.end, 0, ')', ORDER.paren])
       }
     })
   }
-  // Later positions first. At one position the last insert lands first in the text, so the
-  // ')' closing an await argument is applied last: `)}` and `)AT(`, never `})`.
-  edits.sort((a, b) => b[0] - a[0] || (a[2] === ')' ? 1 : 0) - (b[2] === ')' ? 1 : 0))
+  // Later positions first. At one position the last insert lands first in the text, so edits
+  // there are applied from the highest ORDER down: closers before openers (`)}`, `)AT(`), inner
+  // closers first, outer openers first (`{guard();AT(`).
+  edits.sort((a, b) => b[0] - a[0] || b[3] - a[3])
   let out = code
   for (const [pos, len, text] of edits) out = out.slice(0, pos) + text + out.slice(pos + len)
   return { source: out, dropped }
@@ -122,10 +211,33 @@ function asyncFunctions (ast) {
   return ast.body.filter(s => s.type === 'FunctionDeclaration' && s.async).map(s => s.id.name)
 }
 
+/** Every name a unit declares at its top level (functions, classes, var/let/const patterns). */
+function topLevelNames (ast) {
+  const names = []
+  const collect = (pattern) => {
+    if (!pattern) return
+    if (pattern.type === 'Identifier') names.push(pattern.name)
+    else if (pattern.type === 'ObjectPattern') pattern.properties.forEach(p => collect(p.type === 'RestElement' ? p.argument : p.value))
+    else if (pattern.type === 'ArrayPattern') pattern.elements.forEach(collect)
+    else if (pattern.type === 'RestElement') collect(pattern.argument)
+    else if (pattern.type === 'AssignmentPattern') collect(pattern.left)
+  }
+  for (const stmt of ast.body) {
+    if ((stmt.type === 'FunctionDeclaration' || stmt.type === 'ClassDeclaration') && stmt.id) names.push(stmt.id.name)
+    else if (stmt.type === 'VariableDeclaration') stmt.declarations.forEach(d => collect(d.id))
+  }
+  return [...new Set(names)]
+}
+
 const scriptCache = new Map()
 const CACHE_LIMIT = 4096
 
-/** Compile (parse + instrument + vm.Script) once per distinct source. */
+/**
+ * Parse + instrument once per distinct source. The result is the text a compartment
+ * evaluates: the unit, then (on new lines, so its own lines keep their numbers) a call that
+ * publishes its top-level names as globals, as a `vm` context did for scripts, so programs,
+ * skills and primitives see each other; then its sourceURL.
+ */
 function compile (code, filename, where, { trusted = false } = {}) {
   const key = crypto.createHash('sha1').update(filename).update('\0').update(code).digest('hex')
   const hit = scriptCache.get(key)
@@ -135,9 +247,10 @@ function compile (code, filename, where, { trusted = false } = {}) {
   if (parsed.error) entry = { error: parsed.error }
   else {
     const { source, dropped } = trusted ? { source: code, dropped: [] } : instrument(code, parsed.ast, filename)
+    const names = topLevelNames(parsed.ast)
     entry = {
       filename,
-      script: new vm.Script(source, { filename }),
+      source: `${source}\n;${EXPORT}({${names.join(',')}});\n//# sourceURL=${filename}\n`,
       functions: asyncFunctions(parsed.ast),
       lines: code.split('\n'),
       dropped,
@@ -150,6 +263,23 @@ function compile (code, filename, where, { trusted = false } = {}) {
 }
 
 const FRAME = /(lifelong:[^\s():]+):(\d+):(\d+)/
+
+/** A frame's function name as the program wrote it: a compartment calls its globals with the
+ * global object as `this` (V8 prints `Object.mineBlock`), and top-level code is `Object.eval`. */
+function frameFunction (name) {
+  if (!name || name === 'Object.eval' || name === 'eval') return null
+  return name.replace(/^Object\./, '')
+}
+
+/** What to write instead, for errors the language layer raises at run time: [name, text, hint]. */
+const HINTS = [
+  [/TypeError/, /Function\.prototype\.constructor is not a valid constructor|\bsecure mode\b/,
+    'programs cannot make code from strings or reach the host through constructors; write the code directly and use the globals they are given (bot, the primitives, mcData, Vec3, the pathfinder goals)'],
+  [/TypeError/, /not extensible|read[- ]only|Cannot (add|assign to|define|delete) property/i,
+    'built-in objects (Object, Array, Math, ...), Vec3 and the goal classes are frozen with their prototypes; keep your own helpers in your own variables, and for a custom goal write a subclass: class MyGoal extends GoalNear { isEnd (node) { ... } }'],
+  [/SyntaxError/, /SES_IMPORT_REJECTED/, 'the text `import(` may not appear even in a string or comment; reword it'],
+  [/SyntaxError/, /SES_HTML_COMMENT_REJECTED/, 'the text `<!--` or `-->` may not appear even in a string or comment; reword it']
+]
 
 /**
  * Turn a thrown value into {message, line, code, source, frames}: `line` is the line of
@@ -167,7 +297,7 @@ function describeError (err, files, awaits = new WeakMap()) {
     if (!file) continue
     const lineNo = Number(m[2])
     const fn = (/at (?:async )?([\w$.]+) \(/.exec(line) || [])[1] || null
-    frames.push({ source: file.where, file: m[1], line: lineNo, function: fn, code: (file.lines[lineNo - 1] || '').trim() })
+    frames.push({ source: file.where, file: m[1], line: lineNo, function: frameFunction(fn), code: (file.lines[lineNo - 1] || '').trim() })
   }
   if (!frames.some(f => f.file === PROGRAM_FILE) && err && typeof err === 'object' && awaits.has(err)) {
     for (const a of awaits.get(err)) {
@@ -177,6 +307,8 @@ function describeError (err, files, awaits = new WeakMap()) {
   }
   const programFrame = frames.find(f => f.file === PROGRAM_FILE) || null
   let message = `${name}: ${text}`
+  const hint = HINTS.find(([kind, re]) => kind.test(name) && re.test(text))
+  if (hint) message += ` (${hint[2]})`
   if (programFrame) message += `\n  at line ${programFrame.line} of the program: ${programFrame.code}`
   // Below the program line, the most useful place to name: the innermost library skill (LLM
   // code too), else the primitive the program called (not the helper deep inside it).
@@ -199,19 +331,51 @@ function sandboxError (what) {
   return new Error(`${what} is not available to programs: they run in a sandbox without require, process, files or network. Use bot, the primitives (mineBlock, craftItem, ...), mcData, Vec3 and the pathfinder goals.`)
 }
 
+/** Stands for eval/Function/Compartment (callable and `new`-able, so both forms get the message). */
+function codeFromStrings (what) {
+  return function refused () {
+    throw new EvalError(`Code generation from strings disallowed for this context: ${what} is not available to programs (write the code directly; the runner must see it to keep it stoppable)`)
+  }
+}
+
+/**
+ * The last `max` lines, each cut to `width` characters, with a first line saying how many
+ * were dropped: a program printing in a loop must not flood the observation (or the prompt).
+ */
+function capLines (lines, { max = CHAT_LINES, width = CHAT_WIDTH, dropped = 0, what = 'chat' } = {}) {
+  const cut = (s) => (s.length > width ? `${s.slice(0, width - 1)}…` : s)
+  const kept = lines.slice(-max).map(line => cut(String(line)))
+  const lost = dropped + Math.max(0, lines.length - max)
+  if (lost) kept.unshift(`[${lost} earlier ${what} lines dropped: a step returns its last ${max} ${what} lines of at most ${width} characters; print less]`)
+  return kept
+}
+
+/** Append to a line list without letting it grow without bound; returns how many it dropped. */
+function pushBounded (list, text, width) {
+  list.push(text.length > width ? text.slice(0, width) : text)
+  if (list.length <= 4 * CHAT_LINES) return 0
+  const n = list.length - CHAT_LINES
+  list.splice(0, n)
+  return n
+}
+
 /** State of one step: cancelled flag, chat lines and listeners/timers the program created. */
 class Run {
   constructor (chat) {
     this.cancelled = false
     this.reason = null
     this.chat = chat || []
+    this.chatDropped = 0
     this.logs = []
+    this.logsDropped = 0
     this.saves = []
     this.listeners = []
     this.timers = new Set()
     this.onCancel = []
     this.deadline = Infinity
     this.timeoutReason = null
+    this.failure = null // first exception thrown by a timer or listener of the program
+    this.background = [] // unhandled rejections while it ran
     this.awaits = new WeakMap() // error -> [{file, line}] of the awaits it passed through
   }
 
@@ -227,13 +391,69 @@ class Run {
     if (!this.cancelled && Date.now() > this.deadline) this.cancel(this.timeoutReason)
     if (this.cancelled) throw new ProgramStopped(`program stopped: ${this.reason}`)
   }
+
+  /** A callback of the program (timer, listener) threw: that ends the step, with its error. */
+  fail (err) {
+    if (this.cancelled || err instanceof ProgramStopped) return
+    this.failure = err
+    this.cancel(`a timer or listener of the program threw: ${err && err.message}`)
+  }
+
+  /** Call a program callback so that its exception (or rejection) fails this run, never Node. */
+  callback (fn, args) {
+    if (this.cancelled) return undefined
+    try {
+      const value = fn(...args)
+      if (value && typeof value.then === 'function') value.then(undefined, (err) => this.fail(err))
+      return value
+    } catch (err) {
+      this.fail(err)
+      return undefined
+    }
+  }
 }
+
+/**
+ * The process-level handlers: a program's stray rejection (an un-awaited `bot.dig`) or a
+ * library's exception must never end the bot's Node process. While a step runs they are
+ * reported with it; otherwise kept for the next observation (`takeBackgroundErrors`).
+ */
+const activeRuns = new Set()
+const background = []
+let handlersInstalled = false
+function installFaultHandlers () {
+  if (handlersInstalled) return
+  handlersInstalled = true
+  const note = (err) => {
+    const text = String((err && err.message) || err)
+    const run = [...activeRuns].pop()
+    if (run) {
+      if (run.background.length < 20) run.background.push({ error: err, text })
+    } else if (background.length < 20) background.push(text)
+  }
+  process.on('unhandledRejection', note)
+  process.on('uncaughtException', note)
+}
+
+function takeBackgroundErrors () {
+  return background.splice(0)
+}
+
+const BOT_INTEGRITY = 'programs cannot redefine, delete, freeze or re-prototype properties of the bot; set plain properties or keep your own state in variables'
 
 /** The `bot` a program sees: the real bot, but stoppable and with chat/listeners recorded. */
 function botProxy (bot, run) {
+  const wrappers = new Map() // program listener -> the wrapper registered on the bot
   const track = (method) => (event, fn) => {
-    run.listeners.push([event, fn])
-    bot[method](event, fn)
+    if (typeof fn !== 'function') throw new TypeError(`bot.${method}(event, listener): the listener must be a function`)
+    const wrapped = (...args) => run.callback(fn, args)
+    wrappers.set(fn, wrapped)
+    run.listeners.push([event, wrapped])
+    bot[method](event, wrapped)
+    return proxy
+  }
+  const untrack = (event, fn) => {
+    bot.removeListener(event, wrappers.get(fn) || fn)
     return proxy
   }
   const refuse = (what, why) => () => { throw new Error(`${what} is not available to programs: ${why}`) }
@@ -243,18 +463,23 @@ function botProxy (bot, run) {
       if (text.startsWith('/') && !run.allowCommands) {
         throw new Error(`server commands such as ${JSON.stringify(text.split(' ')[0])} are not available to programs: get items by mining, crafting, smelting and killing mobs with the primitives`)
       }
-      run.chat.push(text)
+      run.chatDropped += pushBounded(run.chat, text, CHAT_WIDTH)
       // The game protocol caps a chat message at 256 characters; longer ones get the client kicked.
       if (bot._client && bot._client.socket && !bot._client.socket.destroyed) bot.chat(text.slice(0, 250))
     },
     save (event) { run.saves.push(String(event)) }, // Voyager's bot.save(eventName) marker
     quit: refuse('bot.quit()', 'the environment owns the connection'),
     end: refuse('bot.end()', 'the environment owns the connection'),
+    removeAllListeners: refuse('bot.removeAllListeners()', "it would remove the bot's own listeners; remove yours with bot.off(event, listener)"),
     on: track('on'),
     once: track('once'),
     addListener: track('on'),
-    prependListener: track('prependListener')
+    prependListener: track('prependListener'),
+    prependOnceListener: track('prependOnceListener'),
+    off: untrack,
+    removeListener: untrack
   }
+  const integrity = () => { throw new TypeError(BOT_INTEGRITY) }
   const proxy = new Proxy(bot, {
     get (target, prop) {
       run.check()
@@ -265,29 +490,54 @@ function botProxy (bot, run) {
     set (target, prop, value) {
       run.check()
       return Reflect.set(target, prop, value, target)
-    }
+    },
+    defineProperty: integrity,
+    deleteProperty: integrity,
+    preventExtensions: integrity,
+    setPrototypeOf: integrity
   })
   return proxy
 }
 
-/** Globals of a program's context: the bot, helpers, tracked timers; require/process throw. */
-function makeContext (run, bot, helpers) {
+/**
+ * A fresh compartment for one step: the helpers, the bot proxy, console and tracked timers;
+ * `require`, `process` & co. and the evaluators (eval, Function, Compartment) refuse with a
+ * message. `Math` and `Date` are the real ones: compartments otherwise get versions without
+ * `Math.random()` and `Date.now()`, which programs use.
+ */
+function makeCompartment (run, bot, helpers) {
   const fmt = (args) => args.map(a => (typeof a === 'string' ? a : safeJson(a))).join(' ')
+  const log = (...a) => { run.logsDropped += pushBounded(run.logs, fmt(a), LOG_WIDTH) }
   const timer = (setFn, clearFn) => (fn, ms, ...args) => {
-    const handle = setFn(() => { if (!run.cancelled) fn(...args) }, clockOf(bot).realMs(ms)) // game ms (clock.js)
+    if (typeof fn !== 'function') throw new TypeError('setTimeout/setInterval need a function (code from strings is not available to programs)')
+    const handle = setFn(() => run.callback(fn, args), clockOf(bot).realMs(ms)) // game ms (clock.js)
     run.timers.add([handle, clearFn])
     return handle
   }
-  const sandbox = {
+  const guard = () => run.check()
+  const typeOf = (read) => {
+    try { return read() } catch (err) {
+      if (err instanceof ReferenceError) return 'undefined'
+      throw err
+    }
+  }
+  const at = (file, line, value) => {
+    if (!value || typeof value.then !== 'function') return value
+    return Promise.resolve(value).catch((err) => {
+      if (err && typeof err === 'object') {
+        const list = run.awaits.get(err) || []
+        list.push({ file, line })
+        run.awaits.set(err, list)
+      }
+      throw err
+    })
+  }
+  const globals = {
     ...helpers,
-    ...(clockOf(bot).scale === 1 ? {} : { Date: clockOf(bot).makeDate() }), // game time at time scale K (clock.js)
+    Math,
+    Date: clockOf(bot).makeDate(), // game time at time scale K (clock.js)
     bot: botProxy(bot, run),
-    console: {
-      log: (...a) => run.logs.push(fmt(a)),
-      info: (...a) => run.logs.push(fmt(a)),
-      warn: (...a) => run.logs.push(fmt(a)),
-      error: (...a) => run.logs.push(fmt(a))
-    },
+    console: { log, info: log, warn: log, error: log, debug: log },
     setTimeout: timer(setTimeout, clearTimeout),
     setInterval: timer(setInterval, clearInterval),
     clearTimeout: (h) => clearTimeout(h),
@@ -295,33 +545,50 @@ function makeContext (run, bot, helpers) {
     // For primitives that can recover from a stalled path before the stuck detector ends the
     // run: watches the real bot (the program's proxy throws once the run stops) and ends with the step.
     _watchStall: (seconds, onStall) => {
-      const unwatch = watchStall(bot, seconds * 1000, () => { if (!run.cancelled) onStall() })
+      const unwatch = watchStall(bot, seconds * 1000, () => { if (!run.cancelled) run.callback(onStall, []) })
       run.timers.add([null, unwatch])
       return unwatch
     },
-    [GUARD]: () => run.check(),
-    [AT]: (file, line, value) => {
-      if (!value || typeof value.then !== 'function') return value
-      return Promise.resolve(value).catch((err) => {
-        if (err && typeof err === 'object') {
-          const list = run.awaits.get(err) || []
-          list.push({ file, line })
-          run.awaits.set(err, list)
-        }
-        throw err
-      })
-    },
-    require: (name) => { throw sandboxError(`require(${JSON.stringify(name)})`) }
+    require: (name) => { throw sandboxError(`require(${JSON.stringify(name)})`) },
+    eval: codeFromStrings('eval'),
+    Function: codeFromStrings('new Function()'),
+    Compartment: codeFromStrings('Compartment'),
+    lockdown: undefined
   }
+  const compartment = new Compartment({ name: 'lifelong program', globals, __options__: true })
+  const g = compartment.globalThis
+  Object.setPrototypeOf(g, undeclaredNames())
   for (const name of ['process', 'module', 'exports', 'Buffer', 'fetch', 'global']) {
-    Object.defineProperty(sandbox, name, { get () { throw sandboxError(name) }, enumerable: false })
+    Object.defineProperty(g, name, { get () { throw sandboxError(name) }, enumerable: false, configurable: false })
   }
-  const context = vm.createContext(sandbox, {
-    name: 'lifelong program',
-    codeGeneration: { strings: false, wasm: false }
+  const exportNames = (names) => {
+    for (const [k, v] of Object.entries(names)) {
+      try { Object.defineProperty(g, k, { value: v, writable: true, enumerable: false, configurable: true }) } catch (_) {}
+    }
+  }
+  // The runner's own hooks: fixed, so a program cannot swap the guard for a no-op.
+  for (const [name, value] of [[EXPORT, exportNames], [GUARD, guard], [AT, at], [TYPEOF, typeOf]]) {
+    Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false })
+  }
+  return compartment
+}
+
+/**
+ * The prototype of a compartment's global object. SES ends a compartment's scope with a
+ * terminator that reads every undeclared name as `undefined`, so a misspelled skill would
+ * surface as "x is not a function" or a silent NaN; with this in the global's prototype chain
+ * every name is found here and an unknown one throws "x is not defined", as in plain
+ * JavaScript. (It also makes an assignment to an undeclared name create a global, as the old
+ * sloppy `vm` scripts did, instead of throwing.)
+ */
+function undeclaredNames () {
+  return new Proxy(Object.create(Object.prototype), {
+    has: () => true,
+    get (target, prop, receiver) {
+      if (typeof prop === 'symbol' || prop in target) return Reflect.get(target, prop, receiver)
+      throw new ReferenceError(`${prop} is not defined (not a variable, a primitive, a helper or a skill given to this program)`)
+    }
   })
-  vm.runInContext('Error.stackTraceLimit = 50', context)
-  return context
 }
 
 function safeJson (value) {
@@ -355,8 +622,33 @@ function stuckDetector (bot, run, stuckMs) {
   }, moving)
 }
 
+/** Compile the program, the primitives and the skills; {units, program} or {error}. */
+function compileAll (o, files) {
+  const program = compile(o.code, PROGRAM_FILE, 'the program')
+  if (program.error) return { error: program.error }
+  if (program.functions.length === 0) {
+    return {
+      error: {
+        type: 'ProgramError',
+        message: 'ProgramError: no async function found. Write the program as `async function name(bot) { ... }`; the last async function is the one that runs.',
+        line: null,
+        code: null,
+        source: 'the program'
+      }
+    }
+  }
+  const units = []
+  for (const p of o.primitives || []) units.push(compile(p.code, `lifelong:primitives/${p.file}`, `primitive ${p.file}`, { trusted: true }))
+  for (const s of o.skills || []) units.push(compile(s.code, `lifelong:skills/${s.name}.js`, `skill ${s.name}`))
+  const bad = units.find(u => u.error)
+  if (bad) return { error: bad.error }
+  units.push(program)
+  for (const u of units) files.set(u.filename, u)
+  return { units, program }
+}
+
 /**
- * Run one program. Returns {ok, error, chat, logs, saves, elapsed_ms, stopped}.
+ * Run one program. Returns {ok, error, chat, logs, saves, elapsed_ms, stopped, background_errors}.
  * @param {object} o
  * @param {object} o.bot the real mineflayer bot
  * @param {string} o.code the program
@@ -370,6 +662,8 @@ function stuckDetector (bot, run, stuckMs) {
  *   whose programs must not /give themselves what the task asks for
  */
 async function runProgram (o) {
+  ensureLockdown()
+  installFaultHandlers()
   const started = Date.now()
   const run = new Run(o.chat)
   run.allowCommands = Boolean(o.allowCommands)
@@ -377,49 +671,28 @@ async function runProgram (o) {
   const result = (extra) => ({
     ok: false,
     error: null,
-    chat: run.chat,
-    logs: run.logs,
+    chat: capLines(run.chat, { dropped: run.chatDropped }),
+    chat_dropped: run.chatDropped,
+    logs: capLines(run.logs, { width: LOG_WIDTH, dropped: run.logsDropped, what: 'log' }),
     saves: run.saves,
     stopped: run.reason,
     elapsed_ms: Date.now() - started,
+    background_errors: run.background.map(b => describeError(b.error, files, run.awaits).message),
     ...extra
   })
 
-  const program = compile(o.code, PROGRAM_FILE, 'the program')
-  if (program.error) return result({ error: program.error })
-  if (program.functions.length === 0) {
-    return result({
-      error: {
-        type: 'ProgramError',
-        message: 'ProgramError: no async function found. Write the program as `async function name(bot) { ... }`; the last async function is the one that runs.',
-        line: null,
-        code: null,
-        source: 'the program'
-      }
-    })
-  }
-  files.set(PROGRAM_FILE, program)
-  const units = []
-  for (const p of o.primitives || []) {
-    const unit = compile(p.code, `lifelong:primitives/${p.file}`, `primitive ${p.file}`, { trusted: true })
-    if (unit.error) return result({ error: unit.error })
-    units.push(unit)
-  }
-  for (const s of o.skills || []) {
-    const unit = compile(s.code, `lifelong:skills/${s.name}.js`, `skill ${s.name}`)
-    if (unit.error) return result({ error: unit.error })
-    units.push(unit)
-  }
-  for (const u of units) files.set(u.filename, u)
-
+  const compiled = compileAll(o, files)
+  if (compiled.error) return result({ error: compiled.error })
   const bot = o.bot
-  const context = makeContext(run, bot, o.helpers || {})
-  const mainName = program.functions[program.functions.length - 1]
+  const compartment = makeCompartment(run, bot, o.helpers || {})
+  const mainName = compiled.program.functions[compiled.program.functions.length - 1]
   let main
+  // Top-level code (declarations, constant tables) gets 1 s, enforced by the same guards.
+  run.timeoutReason = 'the top-level code of the program or a skill ran for more than 1 s; keep work inside the async function'
+  run.deadline = Date.now() + 1000
   try {
-    for (const u of units) u.script.runInContext(context, { timeout: 1000 })
-    program.script.runInContext(context, { timeout: 1000 })
-    main = context[mainName]
+    for (const u of compiled.units) compartment.evaluate(u.source, { __rejectSomeDirectEvalExpressions__: false })
+    main = compartment.globalThis[mainName]
   } catch (err) {
     return result({ error: describeError(err, files, run.awaits) })
   }
@@ -434,16 +707,18 @@ async function runProgram (o) {
   const unstuck = stuckDetector(bot, run, o.stuckMs || 20000)
   const onEnd = (reason) => run.cancel(`disconnected from the server (${reason || 'connection closed'})`)
   bot.once('end', onEnd)
+  activeRuns.add(run)
 
   let outcome
   let stoppedReason = null
-  const programPromise = Promise.resolve().then(() => main(context.bot)).then(
+  const programPromise = Promise.resolve().then(() => main(compartment.globalThis.bot)).then(
     () => ({ ok: true }),
     (err) => ({ ok: false, err })
   )
   try {
     outcome = await Promise.race([programPromise, stoppedPromise.then(reason => ({ ok: false, stopped: reason }))])
-    if (outcome.stopped) {
+    if (outcome.stopped && run.failure) outcome = { ok: false, err: run.failure }
+    else if (outcome.stopped) {
       // Give the program a moment to hit a guard, so the error can name the line it was on.
       const late = await Promise.race([programPromise, new Promise(resolve => setTimeout(() => resolve(null), 100))])
       outcome = late && late.err ? late : outcome
@@ -457,11 +732,14 @@ async function runProgram (o) {
     for (const [handle, clearFn] of run.timers) clearFn(handle)
     // Whatever the program left running (an un-awaited goto, a pending promise) ends with the step.
     run.cancel('the step finished')
+    // Rejections of this step's promises surface after a turn of the event loop.
+    setImmediate(() => activeRuns.delete(run))
   }
-  if (outcome.ok) return result({ ok: true, stopped: null })
-  if (outcome.err) {
-    const error = describeError(outcome.err, files, run.awaits)
-    if (outcome.err && outcome.err.name === 'ProgramStopped') error.type = 'ProgramStopped'
+  if (outcome.ok && !run.failure) return result({ ok: true, stopped: null })
+  if (outcome.err || run.failure) {
+    const err = run.failure || outcome.err
+    const error = describeError(err, files, run.awaits)
+    if (err && err.name === 'ProgramStopped') error.type = 'ProgramStopped'
     return result({ error, stopped: stoppedReason })
   }
   return result({
@@ -470,4 +748,17 @@ async function runProgram (o) {
   })
 }
 
-module.exports = { runProgram, compile, parse, instrument, describeError, ProgramStopped, halt }
+module.exports = {
+  runProgram,
+  installFaultHandlers,
+  compile,
+  parse,
+  instrument,
+  describeError,
+  capLines,
+  ensureLockdown,
+  takeBackgroundErrors,
+  ProgramStopped,
+  halt,
+  LOCKDOWN_OPTIONS
+}
