@@ -58,14 +58,22 @@ seconds: at time scale K they last 1/K on the wall, as does everything a program
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
+import ipaddress
 import json
 import logging
 import os
 import re
+import shlex
+import shutil
 import signal
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -197,6 +205,129 @@ def resolve_skills(skills: Any, library: Any = None, code: str | None = None) ->
     return [{"name": n, "code": c} for n, c in out.items()]
 
 
+# ---- the bot's Node process, confined ----------------------------------------------------------
+#
+# Two layers under the runner's language layer (SES, bridges/bot/runner.js), for the day a
+# program gets past it:
+# - Node's permission model: reads only of the code Node runs (bridges/, the primitives,
+#   JSPyBridge's bridge.js), no writes (except microsoft auth's token cache), no child
+#   processes, no worker threads, no native addons.
+# - lifelong.sandbox (Landlock, seccomp, rlimits): the same reads plus system libraries, TCP
+#   connect only to the Minecraft servers' ports (and 443 for microsoft auth), bind only a
+#   viewer's port, execute only the node binary, no new processes, a memory cap.
+# JSPyBridge runs ``[NODE_BIN, bridge.js]`` with NODE_BIN one path, so NODE_BIN is a generated
+# launcher script (private temp folder) that execs ``python -m lifelong.sandbox --policy ... --
+# node FLAGS bridge.js``. One Node serves every env of this Python process, so it is launched
+# for the union of their needs and relaunched when a new env needs more.
+
+NODE_FLAGS = (
+    "--experimental-permission",
+    # ReDoS: a regular expression that backtracks too much switches to V8's linear engine
+    # (Node 20 has it; backreferences and lookarounds still backtrack: the step watchdog below).
+    "--enable-experimental-regexp-engine-on-excessive-backtracks",
+)
+NODE_MEMORY_MB = 4096  # private memory written by the bot's Node; a runaway allocation ends there
+STEP_GRACE_S = 10.0  # past a step's own limit, this long without an answer means Node is wedged
+MICROSOFT_AUTH_PORT = 443
+
+
+@dataclass(frozen=True)
+class NodeNeeds:
+    """What the bot's Node process must be able to do; ``|`` unites two envs' needs."""
+
+    reads: frozenset[Path] = frozenset()
+    writes: frozenset[Path] = frozenset()
+    connect: frozenset[int] = frozenset()
+    bind: frozenset[int] = frozenset()
+    dns: bool = False
+
+    def __or__(self, other: NodeNeeds) -> NodeNeeds:
+        return NodeNeeds(self.reads | other.reads, self.writes | other.writes, self.connect | other.connect,
+                         self.bind | other.bind, self.dns or other.dns)
+
+    def covers(self, other: NodeNeeds) -> bool:
+        return (self | other) == self
+
+
+def jspybridge_dir() -> Path:
+    """JSPyBridge's js folder (bridge.js), found without importing it (the import starts Node)."""
+    spec = importlib.util.find_spec("javascript")
+    if spec is None or spec.origin is None:
+        raise EnvError("the `javascript` package (JSPyBridge) is missing: run `make setup`")
+    return Path(spec.origin).parent / "js"
+
+
+def node_needs(address: ServerAddress, primitives_dir: Path, viewer_port: int | None = None) -> NodeNeeds:
+    """The needs of one env: its server's port, its primitives, its viewer, its auth."""
+    reads = {BRIDGES.resolve(), Path(primitives_dir).resolve(), jspybridge_dir().resolve()}
+    writes: set[Path] = set()
+    connect = {int(address.port)}
+    if address.auth == "microsoft":
+        # prismarine-auth keeps the account's tokens here (minecraft-protocol's default folder).
+        cache = Path.home() / ".minecraft" / "nmp-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        writes.add(cache.resolve())
+        connect.add(MICROSOFT_AUTH_PORT)
+    try:
+        ipaddress.ip_address(address.host)
+        dns = address.auth == "microsoft"
+    except ValueError:
+        dns = True  # a host name: getaddrinfo asks a resolver over UDP
+    return NodeNeeds(frozenset(reads), frozenset(writes), frozenset(connect),
+                     frozenset({int(viewer_port)} if viewer_port else ()), dns)
+
+
+def node_argv(needs: NodeNeeds, node: str | None = None) -> list[str]:
+    """Node and its flags (the script to run comes after): the permission model, read-only."""
+    binary = node or shutil.which("node")
+    if not binary:
+        raise EnvError("Node.js (v20+) is required for the Minecraft body: install it (`make setup`)")
+    argv = [binary, *NODE_FLAGS]
+    argv += [f"--allow-fs-read={p}" for p in sorted(needs.reads | needs.writes)]  # one flag per path (Node 20)
+    argv += [f"--allow-fs-write={p}" for p in sorted(needs.writes)]
+    return argv
+
+
+def node_policy(needs: NodeNeeds) -> Any:
+    """The OS layer (lifelong.sandbox.Policy) for the bot's Node process."""
+    from lifelong import sandbox
+
+    return sandbox.Policy(
+        read=(*sandbox.SYSTEM_READS, *sorted(needs.reads)), write=tuple(sorted(needs.writes)),
+        network=True, udp=needs.dns, connect_tcp=tuple(sorted(needs.connect)),
+        bind_tcp=tuple(sorted(needs.bind)), memory_mb=NODE_MEMORY_MB)
+
+
+def node_launch_argv(needs: NodeNeeds) -> list[str]:
+    """The full command that starts the bot's Node confined by both layers (bridge.js follows)."""
+    from lifelong import sandbox
+
+    argv = node_argv(needs)
+    if sandbox.unsafe():
+        log.warning("%s is set: the bot's Node runs without the OS sandbox (permission model only)",
+                    sandbox.UNSAFE_ENV)
+        return argv
+    why = sandbox.available()
+    if why:
+        raise EnvError(f"cannot confine the bot's Node process: {why}. To run it unconfined anyway, "
+                       f"at your own risk, set {sandbox.UNSAFE_ENV}=1.")
+    return sandbox.exec_argv(node_policy(needs), argv)
+
+
+def write_launcher(argv: list[str]) -> Path:
+    """An executable that execs ``argv`` plus its own arguments: what NODE_BIN must be."""
+    folder = Path(tempfile.mkdtemp(prefix="lifelong-node-"))  # 0700, ours alone
+    atexit.register(shutil.rmtree, folder, True)
+    script = folder / "node"
+    script.write_text("#!/bin/sh\n# Generated by lifelong/minecraft/env.py for JSPyBridge's NODE_BIN: "
+                      "confine, then run node.\nexec " + " ".join(map(shlex.quote, argv)) + ' "$@"\n')
+    script.chmod(0o700)
+    return script
+
+
+_node_launch: dict[str, Any] = {"needs": NodeNeeds(), "pid": None}  # the running Node's launch
+
+
 class _Bridge:
     """The Node process of JSPyBridge and our body object in it; restartable after a crash."""
 
@@ -207,9 +338,9 @@ class _Bridge:
 
     @staticmethod
     def _node_proc() -> Any:
-        from javascript import connection
-
-        return connection.proc
+        # Not imported yet: no Node (importing javascript would start one, unconfined).
+        connection = sys.modules.get("javascript.connection")
+        return getattr(connection, "proc", None)
 
     def alive(self) -> bool:
         proc = self._node_proc()
@@ -219,19 +350,34 @@ class _Bridge:
         """Our body exists in the running Node (another env may have restarted Node since)."""
         return self.body is not None and self.alive() and self.pid() == self.body_pid
 
-    def start(self, primitives_dir: Path) -> Any:
+    def start(self, primitives_dir: Path, needs: NodeNeeds | None = None) -> Any:
+        """Start (or reuse) the confined Node for ``needs`` and create our body in it."""
         # Node warnings go to the bridge's stderr, which JSPyBridge echoes to our stdout.
         os.environ.setdefault("NODE_NO_WARNINGS", "1")
-        # Importing javascript sets FORCE_COLOR process-wide (rich then colours every later
-        # subprocess's output, even piped); put it back as it was.
-        force_color = os.environ.get("FORCE_COLOR")
-        import javascript
-        from javascript import config
-
-        if force_color is None:
-            os.environ.pop("FORCE_COLOR", None)
-        else:
-            os.environ["FORCE_COLOR"] = force_color
+        needs = (needs or NodeNeeds()) | _node_launch["needs"]
+        launcher = None
+        if not (self.alive() and self.pid() == _node_launch["pid"] and _node_launch["needs"].covers(needs)):
+            launcher = str(write_launcher(node_launch_argv(needs)))
+            if self.alive():  # unconfined (started by another bridge user) or launched for less
+                log.info("relaunching the bot's Node process confined for %s", needs)
+                self.kill()
+        # Importing javascript starts Node with NODE_BIN as read at that import; it also sets
+        # FORCE_COLOR process-wide (rich then colours every later subprocess's output, even
+        # piped). Both environment variables are put back as they were.
+        saved = {k: os.environ.get(k) for k in ("FORCE_COLOR", "NODE_BIN")}
+        if launcher:
+            os.environ["NODE_BIN"] = launcher
+        try:
+            import javascript
+            from javascript import config, connection
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        if launcher:
+            connection.NODE_BIN = launcher  # for init() below and JSPyBridge's own restarts
 
         if not self.alive() and config.event_loop is not None:
             # JSPyBridge has no restart: drop the dead loop so init() spawns a fresh Node.
@@ -245,6 +391,12 @@ class _Bridge:
         self.methods = {name: getattr(self.body, name) for name in
                         ("connect", "step", "reset", "observe", "ping", "connected", "disconnect", "viewer", "pid")}
         self.body_pid = self.pid()
+        if launcher:
+            _node_launch.update(needs=needs, pid=self.body_pid)
+        confined = json.loads(self.body.confinement())
+        if not confined["permission_model"] or confined["child_process"]:
+            self.kill()
+            raise EnvError(f"the bot's Node process is not confined ({confined}); it was stopped")
         return self.body
 
     def pid(self) -> int | None:
@@ -358,7 +510,15 @@ class MinecraftEnv:
             self._ensure_connected()
             opts = json.dumps({"timeoutMs": int(timeout * 1000), "stuckMs": int(self.stuck_s * 1000),
                                "allowCommands": self.allow_commands})
-            obs = self._call("step", code, json.dumps(skill_list), opts, limit_s=timeout / self.time_scale + 30)
+            # The watchdog: the runner ends a program at its limit; Node silent STEP_GRACE_S later
+            # means its one thread is held by something no guard can interrupt.
+            limit = timeout / self.time_scale
+            wedged = (f"the program held the bot's Node process for more than the step's {limit:g} s limit "
+                      f"+ {STEP_GRACE_S:g} s (a synchronous call no guard can stop: a regular expression "
+                      "that backtracks without end, a huge string or array), so Node was killed and "
+                      "restarted. Avoid such regular expressions and huge allocations")
+            obs = self._call("step", code, json.dumps(skill_list), opts, limit_s=limit + STEP_GRACE_S,
+                             wedged=wedged)
         except Crash as crash:
             return self._recover(str(crash), before)
         except EnvError as err:  # no server to reach: report it, the caller decides what next
@@ -396,8 +556,10 @@ class MinecraftEnv:
 
     def start_viewer(self, port: int = 3007) -> str:
         """Serve prismarine-viewer on http://localhost:port so a person can watch the bot."""
-        self._ensure_connected()
         self.viewer_port = port
+        if not _node_launch["needs"].covers(self._node_needs()):
+            self._connected = False  # Node is relaunched with the right to bind this port
+        self._ensure_connected()
         self.viewer_url = str(self._bridge.methods["viewer"](port, False, timeout=30))
         return self.viewer_url
 
@@ -440,8 +602,9 @@ class MinecraftEnv:
 
     def _connect(self) -> None:
         self._ensure_server()
-        if not self._bridge.ready():
-            self._bridge.start(self.primitives_dir)
+        needs = self._node_needs()
+        if not self._bridge.ready() or not _node_launch["needs"].covers(needs):
+            self._bridge.start(self.primitives_dir, needs)
         a = self.address
         opts = {"host": a.host, "port": a.port, "version": a.version, "auth": a.auth,
                 "username": self.username, "connectTimeoutMs": int(self.connect_timeout_s * 1000),
@@ -464,6 +627,9 @@ class MinecraftEnv:
         if self.viewer_port and self.viewer_url:
             self.viewer_url = str(self._bridge.methods["viewer"](self.viewer_port, False, timeout=30))
 
+    def _node_needs(self) -> NodeNeeds:
+        return node_needs(self.address, self.primitives_dir, self.viewer_port)
+
     def _ensure_server(self) -> None:
         """Restart an embedded server that died, in the same world (EmbeddedServer only)."""
         srv = self.server
@@ -471,9 +637,10 @@ class MinecraftEnv:
             srv.ensure_running()
             self.address = _address_of(srv)
 
-    def _call(self, method: str, *args: Any, limit_s: float) -> dict[str, Any]:
+    def _call(self, method: str, *args: Any, limit_s: float, wedged: str | None = None) -> dict[str, Any]:
         """One bridge call, watched: returns its JSON result, or raises Crash if Node dies
-        or the call outlives ``limit_s`` (then Node is killed, since it is wedged)."""
+        or the call outlives ``limit_s`` (then Node is killed, since it is wedged; ``wedged``
+        says why, for the step's error)."""
         fn = self._bridge.methods[method]
         box: dict[str, Any] = {}
 
@@ -494,7 +661,7 @@ class MinecraftEnv:
                 raise Crash("the Node process running the bot died mid-call")
             if time.monotonic() > deadline:
                 self._bridge.kill()
-                raise Crash(f"the bot did not answer within {limit_s:.0f} s, so its Node process was restarted")
+                raise Crash(wedged or f"the bot did not answer within {limit_s:.0f} s, so its Node process was restarted")
         if "error" in box:
             if not self._bridge.alive():
                 raise Crash("the Node process running the bot died mid-call")
