@@ -102,7 +102,10 @@ def solve(
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object: success, iterations, subgoals, skills")] = False,
     rounds: Annotated[int, typer.Option(help="rounds per subgoal before it counts as failed (then re-plan)")] = 4,
     port: Annotated[int | None, typer.Option(help="port of the embedded server (default: a free one)")] = None,
-    program_timeout: Annotated[float, typer.Option(help="seconds one program may run")] = 180.0,
+    program_timeout: Annotated[float, typer.Option(help="seconds (game time) one program may run")] = 180.0,
+    time_scale: Annotated[float | None, typer.Option(
+        "--time-scale", help="K: the world and the bot run K times faster than real time "
+        "(default: the run's, else [minecraft] time_scale, 1)")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Solve one task in a new world from an empty inventory: decompose it, then reuse the library's skills."""
@@ -113,10 +116,11 @@ def solve(
         fail("--resume needs the --run-dir of the solve to continue")
     run = RunDir(path, resume=resume)
     meta = _meta(run, {"task": task, "seed": seed, "no_library": no_library or None, "llm_arg": llm,
-                       "source_library": str(library) if library else None})
+                       "source_library": str(library) if library else None, "time_scale": time_scale})
     if not meta.get("task"):
         fail("give the task, e.g. lifelong solve 'Craft 1 diamond pickaxe' --library library")
     meta.setdefault("seed", 0)
+    meta.setdefault("time_scale", settings.minecraft.time_scale)  # a resumed run keeps its own
     meta.setdefault("source_library", None if meta.get("no_library") else str(settings.library_dir))
     meta["port"] = port or free_port()  # a resumed run's old port may be taken by now
     atomic_write_json(run.path / RUN_META, meta)
@@ -150,7 +154,8 @@ def _solve(settings: Settings, run: RunDir, meta: dict[str, Any], source: Path |
     qa = Curriculum(llm, qa=QACache(run.path / "qa", lib.embedder), seed=int(meta["seed"]))
     skills = None if source is None else (lambda task: library_skills(lib, task))
     cur = SolveCurriculum(llm, meta["task"], skills=skills, context=qa.context)
-    server = EmbeddedServer(world_dir=run.path / "world", port=int(meta["port"]), seed=int(meta["seed"]))
+    server = EmbeddedServer(world_dir=run.path / "world", port=int(meta["port"]), seed=int(meta["seed"]),
+                            time_scale=meta["time_scale"])
     say = (lambda e: None) if quiet else (lambda e: _progress(e, iterations))
     try:
         server.ensure_running()
@@ -161,7 +166,7 @@ def _solve(settings: Settings, run: RunDir, meta: dict[str, Any], source: Path |
         loop = Loop(world, run, rounds=rounds, on_event=say)
         if not run.resumed:
             run.log("solve_started", task=meta["task"], llm=meta["llm"], seed=meta["seed"], library=meta.get("source_library"),
-                    critic=check.method, iterations=iterations)
+                    critic=check.method, iterations=iterations, time_scale=meta["time_scale"])
         try:
             world.start()
             loop.run(iterations)
@@ -170,7 +175,8 @@ def _solve(settings: Settings, run: RunDir, meta: dict[str, Any], source: Path |
     finally:
         server.stop()
     result = report(run, cur, before, check, stored=source is not None)
-    result.update(seed=meta["seed"], library=meta.get("source_library"), llm=meta["llm"], max_iterations=iterations)
+    result.update(seed=meta["seed"], library=meta.get("source_library"), llm=meta["llm"], max_iterations=iterations,
+                  time_scale=meta["time_scale"])
     run.log("solve_done", **{k: result[k] for k in ("success", "iterations", "replans")})
     return result
 
