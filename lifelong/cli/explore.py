@@ -42,6 +42,7 @@ from lifelong.minecraft.curriculum import (
     StaticCurriculum,
     curriculum_path,
 )
+from lifelong.minecraft.server import ServerError, real_time_only
 from lifelong.runs import RunDir, RunExists, atomic_write_json
 
 RUN_META = "run.json"
@@ -166,7 +167,8 @@ def _curriculum(name: str, llm: LLM, library: SkillLibrary, run: RunDir, seed: i
     return StaticCurriculum(path, context=helper.context)
 
 
-@user_errors(LLMError, LibraryError, EmbedderUnavailable, CurriculumError, RunExists, FileNotFoundError, OSError)
+@user_errors(LLMError, LibraryError, EmbedderUnavailable, CurriculumError, RunExists, FileNotFoundError, OSError,
+             ServerError)
 def explore(
     iterations: Annotated[int, typer.Option(help="prompting iterations (rounds) in all, resumed ones included")] = 40,
     llm: Annotated[str | None, typer.Option(
@@ -196,6 +198,8 @@ def explore(
 ) -> None:
     """Explore Minecraft: propose a task, write a program, run and judge it, keep the skill. Repeat."""
     settings = settings_with_llm(config, model=model, budget_usd=budget_usd)
+    if server and not resume:  # before anything starts; a resumed run checks its own settings in _explore
+        real_time_only(time_scale if time_scale is not None else settings.minecraft.time_scale, f"--server {server}")
     _one_torch_thread()
     backend = llm or ("planner" if not settings.llm.base_url else settings.llm.base_url)
     planner_server = None
@@ -235,7 +239,7 @@ def _explore(settings: Settings, label: str, iterations: int, curriculum: str | 
     from lifelong.minecraft.critic import Critic
     from lifelong.minecraft.describe import SkillManager
     from lifelong.minecraft.env import MinecraftEnv
-    from lifelong.minecraft.server import DEFAULT_PORT, EmbeddedServer, real_time_only
+    from lifelong.minecraft.server import DEFAULT_PORT, EmbeddedServer
     from lifelong.minecraft.world import MinecraftWorld
 
     path = _run_dir(run_dir, resume, settings)

@@ -86,8 +86,8 @@ def real_time_only(time_scale: float | None, where: str) -> None:
     if time_scale is not None and check_time_scale(time_scale) != 1:
         raise ServerError(
             f"time scale {time_scale:g} needs the embedded server, and {where} is not one of ours: other "
-            "servers run in real time. Drop --time-scale (or use 1) there, or leave out --server to "
-            "run on the embedded world.")
+            "servers run in real time. Use time scale 1 there (--time-scale 1, or [minecraft] time_scale = 1), "
+            "or leave out --server to run on the embedded world.")
 
 
 def time_scale_for(server: Any, asked: float | None = None) -> float:
