@@ -29,10 +29,16 @@ def test_every_voyager_primitive_is_defined_with_its_signature_and_documented() 
     assert "function waitForMobRemoved(bot, entity, timeout = 300)" in code
 
 
+# Primitives wait on game time (walking, digging, smelting): at time scale 4 they behave as at 1,
+# only sooner (issue 13), and Voyager's released skills below are checked at 4. Programs verified at
+# 4 are run again at 1 by tests/test_time_scale.py.
+TIME_SCALE = 4
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     srv = EmbeddedServer(world_dir=tmp_path_factory.mktemp("world"), port=PORT, seed=42,
-                         daylight_cycle=False, difficulty="peaceful")
+                         daylight_cycle=False, difficulty="peaceful", time_scale=TIME_SCALE)
     srv.start(detach=True)
     yield srv
     srv.stop()

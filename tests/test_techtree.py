@@ -2,7 +2,9 @@
 
 Python starts the embedded server (lifelong.minecraft.server), creates the mineflayer bot and
 loads pathfinder, collectblock, tool and pvp through JSPyBridge, then runs the same scenario
-as bridges/test/techtree.test.js (bridges/test/techtree.js) on that bot.
+as bridges/test/techtree.test.js (bridges/test/techtree.js) on that bot, at time scale 4 (issue 13:
+the server ticks 4x, and the bot's patched mineflayer takes ``timeScale``; the node suite runs the
+same scenario at 1 and at 4).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from lifelong.minecraft.server import EmbeddedServer, bridges_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.minecraft]
 PORT = 25566
+TIME_SCALE = 4
 STEPS = ["5 logs", "planks", "sticks", "crafting table placed", "wooden pickaxe", "3 cobblestone",
          "stone pickaxe", "furnace", "coal and raw iron", "3 iron ingots smelted", "iron pickaxe",
          "cow killed, beef picked up", "chest deposit + withdraw"]
@@ -35,18 +38,19 @@ def test_tech_tree_from_python(tmp_path: Path) -> None:
     from javascript import once
 
     server = EmbeddedServer(world_dir=tmp_path / "world", port=PORT, seed=42, mobs=True,
-                            daylight_cycle=False, difficulty="easy", view_distance=4)
+                            daylight_cycle=False, difficulty="easy", view_distance=4, time_scale=TIME_SCALE)
     server.start(detach=True)
     modules = bridges_dir() / "node_modules"
     bot = None
     try:
         mineflayer = js_require(modules / "mineflayer")
-        bot = mineflayer.createBot(server.address.bot_options("PyBot") | {"hideErrors": True})
+        bot = mineflayer.createBot(server.address.bot_options("PyBot") | {"hideErrors": True, "timeScale": TIME_SCALE})
         bot.loadPlugin(js_require(modules / "mineflayer-pathfinder").pathfinder)
         bot.loadPlugin(js_require(modules / "mineflayer-collectblock").plugin)
         bot.loadPlugin(js_require(modules / "mineflayer-tool").plugin)
         bot.loadPlugin(js_require(modules / "mineflayer-pvp").plugin)
         once(bot, "spawn")
+        bot.pathfinder.stuckTimeout = 3500 / TIME_SCALE  # game time without reaching the next node (our patch)
         bot.waitForChunksToLoad(timeout=60)
         assert bot.game.gameMode == "survival"
         techtree = js_require(bridges_dir() / "test" / "techtree.js")
