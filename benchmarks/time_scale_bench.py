@@ -5,8 +5,8 @@
 What is measured, per K: ``lifelong explore --llm planner --time-scale K`` on a fresh world and
 library (same seed): wall time, the milestone iterations and unique items it reached, the tick
 rates reached (the world's and the bot's, medians over rounds, from the run report) and the CPU
-time of the run (its process and every process it waited for: the server, the bot's Node), as
-seconds and as cores in use. The peer is the same run at K = 1, measured in the same invocation.
+time of the run's process tree (explore, the server, the bot's Node; /proc sampled every second),
+as seconds and as cores in use. The peer is the same run at K = 1, measured in the same invocation.
 
 Goals (issue 13): a K of 4 to 8 finishes the 40-iteration run in at most 1/4 of the 1x wall time
 with the same milestones. The planner is deterministic, but the world is not quite (mob spawns,
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,10 +37,42 @@ from lifelong.minecraft import metrics
 BASE_PORT = 25660
 
 
-def children_cpu_s() -> float:
-    """CPU seconds (user + system) of every child process this one has waited for."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds) of every process /proc shows."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
+    return out
+
+
+class TreeCPU:
+    """CPU seconds of a process and all its descendants, sampled: the bot's Node is not waited
+    for by its parent, so rusage of children would miss it."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.seen: dict[int, float] = {}
+
+    def sample(self) -> None:
+        stats = _proc_stats()
+        tree = {self.root}
+        for _ in range(6):  # a few levels: explore -> launcher/node, server
+            tree |= {pid for pid, (ppid, _) in stats.items() if ppid in tree}
+        for pid in tree & stats.keys():
+            self.seen[pid] = max(self.seen.get(pid, 0.0), stats[pid][1])
+
+    @property
+    def total(self) -> float:
+        return sum(self.seen.values())
 
 
 def explore(scale: float, iterations: int, seed: int, folder: Path, port: int) -> dict[str, Any]:
@@ -51,11 +82,16 @@ def explore(scale: float, iterations: int, seed: int, folder: Path, port: int) -
            "--iterations", str(iterations), "--seed", str(seed), "--time-scale", str(scale),
            "--run-dir", str(run), "--library", str(folder / "library"), "--world", str(folder / "world"),
            "--port", str(port)]
-    cpu0, t0 = children_cpu_s(), time.perf_counter()
+    t0 = time.perf_counter()
     with log.open("wb") as out:
-        code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False).returncode
-    wall, cpu = time.perf_counter() - t0, children_cpu_s() - cpu0
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        cpu_meter = TreeCPU(proc.pid)
+        while proc.poll() is None:
+            cpu_meter.sample()
+            time.sleep(1.0)
+        code = proc.returncode
+    wall, cpu = time.perf_counter() - t0, cpu_meter.total
     if code != 0:
         raise RuntimeError(f"explore at time scale {scale} exited {code}; see {log}:\n"
                            + log.read_text(errors="replace")[-2000:])
