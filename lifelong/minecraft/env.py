@@ -49,7 +49,8 @@ time_scale            float: K, game seconds per wall second (1 = real time; the
 ticks_per_s           float | None: physics ticks a wall second the bot reached (20 x K when it keeps up)
 server_ticks_per_s    float | None: after ``step`` on the embedded server, the world's tick rate reached
 
-Programs run in a sandbox (bridges/bot/runner.js): no require/process/files/network, no
+Programs run in a sandbox (bridges/bot/runner.js: an SES Compartment; the bot's Node runs under
+Node's permission model and lifelong.sandbox, see bridges/bot/README.md): no require/process/files/network, no
 /commands unless ``allow_commands``, a time limit (``timeout_s``) and a stuck detector
 (``stuck_s`` of trying to move without getting 1.5 blocks further) that stop the program and
 the bot's movement; listeners and timers a program registers end with its step. Both are game
@@ -326,6 +327,7 @@ def write_launcher(argv: list[str]) -> Path:
 
 
 _node_launch: dict[str, Any] = {"needs": NodeNeeds(), "pid": None}  # the running Node's launch
+_node_users: set[int] = set()  # the envs whose bodies live in it
 
 
 class _Bridge:
@@ -398,6 +400,18 @@ class _Bridge:
             self.kill()
             raise EnvError(f"the bot's Node process is not confined ({confined}); it was stopped")
         return self.body
+
+    def release(self) -> None:
+        """Stop the confined Node and start JSPyBridge's plain one, as it was before any env
+        (other users of JSPyBridge in this process, such as tests, drive their own bots)."""
+        import javascript
+        from javascript import config, connection
+
+        self.kill()
+        connection.NODE_BIN = os.environ.get("NODE_BIN") or "node"
+        _node_launch.update(needs=NodeNeeds(), pid=None)
+        config.event_loop = None
+        javascript.init()
 
     def pid(self) -> int | None:
         proc = self._node_proc()
@@ -564,13 +578,17 @@ class MinecraftEnv:
         return self.viewer_url
 
     def close(self) -> None:
-        """Disconnect the bot (the Node process stays for other bridge users, and exits with us)."""
+        """Disconnect the bot. When no other env uses it, the confined Node is replaced by a
+        plain one for other JSPyBridge users of this process (they connect elsewhere)."""
         if self._connected and self._bridge.ready():
             try:
                 self._bridge.methods["disconnect"](timeout=10)
             except Exception as err:  # noqa: BLE001 - closing must not raise
                 log.debug("disconnect failed: %s", err)
         self._connected = False
+        _node_users.discard(id(self))
+        if not _node_users and self._bridge.alive() and self._bridge.pid() == _node_launch["pid"]:
+            self._bridge.release()
 
     def __enter__(self) -> Self:
         return self
@@ -614,6 +632,7 @@ class MinecraftEnv:
             try:
                 self.last_obs = self._call("connect", json.dumps(opts), limit_s=self.connect_timeout_s + 15)
                 self._connected = True
+                _node_users.add(id(self))
                 break
             except Crash:
                 raise
