@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from lifelong.minecraft.env import BRIDGES, PRIMITIVES_DIR, STEP_GRACE_S, MinecraftEnv, node_launch_argv, node_needs
+from lifelong.minecraft.env import (
+    BRIDGES,
+    PRIMITIVES_DIR,
+    STEP_GRACE_S,
+    MinecraftEnv,
+    node_launch_argv,
+    node_needs,
+)
 from lifelong.minecraft.server import EmbeddedServer, ServerAddress
 
 pytestmark = pytest.mark.minecraft
