@@ -200,6 +200,7 @@ def test_dig_down_programs_parse_and_the_critic_reads_the_position(planner, tmp_
     assert "async function digDownToYMinus8(bot)" in dig and "bot.dig(" in dig and plan
     mine, _ = ProgramWriter(k, ["craftIronPickaxe"]).write("Mine 3 diamond ore")
     assert "bot.entity.position.y > -4" in mine and "await craftIronPickaxe(bot)" in mine
+    assert 'setControlState("forward", true)' in mine  # the tunnel to the ore
     node_parses(dig + mine)
     llm = llm_at(planner.base_url, tmp_path)
     for y, ok in ((-8.0, True), (40.0, False)):
