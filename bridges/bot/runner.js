@@ -299,6 +299,13 @@ function describeError (err, files, awaits = new WeakMap()) {
     const fn = (/at (?:async )?([\w$.]+) \(/.exec(line) || [])[1] || null
     frames.push({ source: file.where, file: m[1], line: lineNo, function: frameFunction(fn), code: (file.lines[lineNo - 1] || '').trim() })
   }
+  // SES's own source checks (an `import(` or `-->` in a string or comment) name only file:line.
+  const rejected = /at (lifelong:[^\s:]+):(\d+)\. \(SES_/.exec(text)
+  if (!frames.length && rejected && files.has(rejected[1])) {
+    const file = files.get(rejected[1])
+    const lineNo = Number(rejected[2])
+    frames.push({ source: file.where, file: rejected[1], line: lineNo, function: null, code: (file.lines[lineNo - 1] || '').trim() })
+  }
   if (!frames.some(f => f.file === PROGRAM_FILE) && err && typeof err === 'object' && awaits.has(err)) {
     for (const a of awaits.get(err)) {
       const file = files.get(a.file)
