@@ -214,14 +214,25 @@ def test_dig_down_programs_parse_and_the_critic_reads_the_position(planner, tmp_
 
 @pytest.mark.slow
 def test_solve_a_small_task_in_a_new_world_end_to_end(tmp_path):
-    """The real command: the planner, a new world, an empty inventory; then --resume of a finished run."""
+    """The real command: the planner, a new world, an empty inventory; killed (kill -9) after its
+    second round, then --resume finishes it without redoing or repeating a round."""
+    import os
+    import sys
+
     run = tmp_path / "run"
-    out = CliRunner().invoke(app, ["solve", "Craft 1 crafting table", "--no-library", "--llm", "planner",
-                                   "--seed", "3", "--iterations", "8", "--run-dir", str(run), "--json"])
+    args = ["solve", "Craft 1 crafting table", "--no-library", "--llm", "planner", "--seed", "3",
+            "--iterations", "8", "--run-dir", str(run), "--json"]
+    lifelong = str(Path(sys.executable).with_name("lifelong"))
+    killed = subprocess.run([lifelong, *args], env={**os.environ, "LIFELONG_FAULT": "round@2"},
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert killed.returncode == -9, killed.stderr
+    out = CliRunner().invoke(app, [*args, "--resume"])
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout[out.stdout.index("{"):])
     assert result["success"] is True and result["critic"] == "inventory"
     assert [s["task"] for s in result["subgoals"]] == ["Mine 1 wood log", "Craft 4 planks", "Craft 1 crafting table"]
-    assert all(s["done"] for s in result["subgoals"]) and 3 <= result["iterations"] <= 8
+    assert all(s["done"] for s in result["subgoals"]) and result["iterations"] == 3
+    assert [e["iteration"] for e in map(json.loads, (run / "events.jsonl").read_text().splitlines())
+            if e["event"] == "step"] == [1, 2, 3]
     assert "craftCraftingTable" in result["new_skills"] and result["new_skills_stored"] is False
     assert result["reused_skills"] == [] and json.loads((run / "result.json").read_text())["success"] is True

@@ -122,7 +122,7 @@ def solve(
     meta.setdefault("seed", 0)
     meta.setdefault("time_scale", settings.minecraft.time_scale)  # a resumed run keeps its own
     meta.setdefault("source_library", None if meta.get("no_library") else str(settings.library_dir))
-    meta["port"] = port or free_port()  # a resumed run's old port may be taken by now
+    meta["port"] = port
     atomic_write_json(run.path / RUN_META, meta)
     check = check_task(meta["task"])
     source = None if meta.get("no_library") else Path(meta["source_library"])
@@ -154,8 +154,8 @@ def _solve(settings: Settings, run: RunDir, meta: dict[str, Any], source: Path |
     qa = Curriculum(llm, qa=QACache(run.path / "qa", lib.embedder), seed=int(meta["seed"]))
     skills = None if source is None else (lambda task: library_skills(lib, task))
     cur = SolveCurriculum(llm, meta["task"], skills=skills, context=qa.context)
-    server = EmbeddedServer(world_dir=run.path / "world", port=int(meta["port"]), seed=int(meta["seed"]),
-                            time_scale=meta["time_scale"])
+    server = EmbeddedServer(world_dir=run.path / "world", port=_port(run.path / "world", meta.get("port")),
+                            seed=int(meta["seed"]), time_scale=meta["time_scale"])
     say = (lambda e: None) if quiet else (lambda e: _progress(e, iterations))
     try:
         server.ensure_running()
@@ -179,6 +179,14 @@ def _solve(settings: Settings, run: RunDir, meta: dict[str, Any], source: Path |
                   time_scale=meta["time_scale"])
     run.log("solve_done", **{k: result[k] for k in ("success", "iterations", "replans")})
     return result
+
+
+def _port(world: Path, asked: int | None) -> int:
+    """The port of this run's server when a killed run left it running, else --port, else a free one."""
+    from lifelong.minecraft.server import EmbeddedServer
+
+    alive = EmbeddedServer(world_dir=world).status(probe=False) if world.exists() else None
+    return (alive.port if alive and alive.running else None) or asked or free_port()
 
 
 def _progress(e: dict[str, Any], iterations: int) -> None:
