@@ -50,8 +50,9 @@ def _show(status: ServerStatus, as_json: bool) -> None:
 def _clock(status: ServerStatus) -> str:
     """``time scale 4: 79.8 of 80 ticks/s`` (the rate is known a few seconds after a start)."""
     target = status.target_ticks_per_s or 20 * status.time_scale
-    reached = f"{status.ticks_per_s:g}" if status.ticks_per_s is not None else "?"
-    return f"time scale {status.time_scale:g}: {reached} of {target:g} ticks/s"
+    if status.ticks_per_s is None:
+        return f"time scale {status.time_scale:g}: {target:g} ticks/s asked (`lifelong server status` shows the rate reached)"
+    return f"time scale {status.time_scale:g}: {status.ticks_per_s:g} of {target:g} ticks/s"
 
 
 @app.command()
