@@ -102,6 +102,7 @@ def solve(
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object: success, iterations, subgoals, skills")] = False,
     rounds: Annotated[int, typer.Option(help="rounds per subgoal before it counts as failed (then re-plan)")] = 4,
     port: Annotated[int | None, typer.Option(help="port of the embedded server (default: a free one)")] = None,
+    difficulty: Annotated[str, typer.Option(help="embedded server difficulty (as explore)")] = "peaceful",
     program_timeout: Annotated[float, typer.Option(help="seconds (game time) one program may run")] = 180.0,
     time_scale: Annotated[float | None, typer.Option(
         "--time-scale", help="K: the world and the bot run K times faster than real time "
@@ -130,7 +131,7 @@ def solve(
         check_library(source)
     with llm_backend(settings, meta.get("llm_arg"), quiet=json_out) as label:
         meta["llm"] = label
-        result = _solve(settings, run, meta, source, check, iterations, rounds, program_timeout, json_out)
+        result = _solve(settings, run, meta, source, check, iterations, rounds, program_timeout, json_out, difficulty)
     atomic_write_json(run.path / RESULT, result)
     if json_out:
         print_json(result)
@@ -139,7 +140,7 @@ def solve(
 
 
 def _solve(settings: Settings, run: RunDir, meta: dict[str, Any], source: Path | None, check: Any,
-           iterations: int, rounds: int, program_timeout: float, quiet: bool) -> dict[str, Any]:
+           iterations: int, rounds: int, program_timeout: float, quiet: bool, difficulty: str) -> dict[str, Any]:
     from lifelong.minecraft.action import ActionAgent
     from lifelong.minecraft.critic import Critic
     from lifelong.minecraft.describe import SkillManager
@@ -155,7 +156,7 @@ def _solve(settings: Settings, run: RunDir, meta: dict[str, Any], source: Path |
     skills = None if source is None else (lambda task: library_skills(lib, task))
     cur = SolveCurriculum(llm, meta["task"], skills=skills, context=qa.context)
     server = EmbeddedServer(world_dir=run.path / "world", port=_port(run.path / "world", meta.get("port")),
-                            seed=int(meta["seed"]), time_scale=meta["time_scale"])
+                            seed=int(meta["seed"]), time_scale=meta["time_scale"], difficulty=difficulty)
     say = (lambda e: None) if quiet else (lambda e: _progress(e, iterations))
     try:
         server.ensure_running()

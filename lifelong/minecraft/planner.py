@@ -580,7 +580,7 @@ class ProgramWriter:
                  ".filter((it) => names.includes(it.name)).reduce((n, it) => n + it.count, 0);")]
         if re.match(r"^place (?:a|1) chest$", task.strip(), re.IGNORECASE):
             plan: list[str] = []
-            body = self._station("chest", plan, "  ", 0).copy()
+            body = self._station("chest", plan, "  ", 0, track=False).copy()
             body = body[1:-1]  # place one even if another chest is in reach
             body = [line[2:] for line in body]
             return "\n".join(head + body + [f'  bot.chat("{task}: done");', "}"]) + "\n", plan
@@ -694,11 +694,18 @@ class ProgramWriter:
         step = {"mine": self._mine, "craft": self._craft, "smelt": self._smelt, "kill": self._kill}[m.kind]
         return step(m, count, plan, indent, depth)
 
-    def _station(self, station: str, plan: list[str], indent: str, depth: int) -> list[str]:
-        """A crafting table or furnace within reach: reuse one nearby, else make and place one."""
-        plan.append(f"use a {words(station)} nearby, or get one and place it next to the bot")
+    def _station(self, station: str, plan: list[str], indent: str, depth: int, track: bool = True) -> list[str]:
+        """A crafting table or furnace within reach: reuse one there, else make and place one next to
+        the bot (``track``: remember it, for :meth:`_take_back`). Only one in reach is reused: one
+        placed earlier and further away may stand where the pathfinder cannot get back to, e.g.
+        the rim of the pit the bot dug ("cannot reach the crafting table", then the runner's stuck
+        detector; measured in solve runs, README "Deep resources")."""
+        plan.append(f"use a {words(station)} within reach, or get one and place it next to the bot")
         offsets = json.dumps(SPOTS)
-        lines = [f"{indent}if (!bot.findBlock({{ matching: mcData.blocksByName.{station}.id, maxDistance: 32 }})) {{"]
+        flag = f"placed{camel(words(station)).capitalize()}{depth}"
+        reach = 4 if track else 32
+        lines = [f"{indent}let {flag} = null;"] if track else []
+        lines += [f"{indent}if (!bot.findBlock({{ matching: mcData.blocksByName.{station}.id, maxDistance: {reach} }})) {{"]
         lines += self._ensure(station, 1, plan, indent + "  ", depth)
         lines += [
             f"{indent}  const spotFor = () => {offsets}.map(([x, y, z]) => bot.entity.position.floored().offset(x, y, z))",
@@ -707,9 +714,19 @@ class ProgramWriter:
             f"{indent}  const spot = spotFor() || await exploreUntil(bot, {self._direction(station)}, 30, spotFor);",
             f'{indent}  if (!spot) throw new Error("no free spot near the bot to place a {words(station)}, even after moving");',
             f'{indent}  await placeItem(bot, "{station}", spot);',
+            *([f"{indent}  {flag} = spot;"] if track else []),
             f"{indent}}}",
         ]
         return lines
+
+    def _take_back(self, station: str, plan: list[str], indent: str, depth: int) -> list[str]:
+        """Mine the station this step placed back into the inventory, as Voyager's environment does
+        after every step: the next step then places it where the bot is, instead of walking back."""
+        plan.append(f"take the {words(station)} back into the inventory")
+        flag = f"placed{camel(words(station)).capitalize()}{depth}"
+        return [f"{indent}if ({flag} && bot.blockAt({flag})?.name === \"{station}\") {{",
+                f'{indent}  try {{ await mineBlock(bot, "{station}", 1); }} catch (err) {{ bot.chat(`left the {words(station)}: ${{err.message}}`); }}',
+                f"{indent}}}"]
 
     def _mine(self, m: Method, count: int | str, plan: list[str], indent: str, depth: int) -> list[str]:
         lines: list[str] = []
@@ -796,11 +813,11 @@ class ProgramWriter:
         per = m.recipe.count
         runs = str(max(1, math.ceil(count / per))) if isinstance(count, int) else f"Math.ceil(({count}) / {per})"
         lines: list[str] = []
-        if m.recipe.needs_table:
-            lines += self._station("crafting_table", plan, indent, depth)
         for key, n in sorted(m.ingredients, key=lambda kv: -self.k.depth(kv[0])):
             need = n * int(runs) if runs.isdigit() else n
             lines += self._ensure(key, need, plan, indent, depth)
+        if m.recipe.needs_table:  # after the ingredients: placed where the bot ends up
+            lines += self._station("crafting_table", plan, indent, depth)
         if m.key == "planks":
             plan.append(f"turn logs into planks ({runs} times)")
             lines += [
@@ -811,15 +828,17 @@ class ProgramWriter:
         else:
             plan.append(f"craft {words(m.key)} ({runs} times, {per} each)")
             lines.append(f'{indent}await craftItem(bot, "{m.key}", {runs});')
+        if m.recipe.needs_table:
+            lines += self._take_back("crafting_table", plan, indent, depth)
         return lines
 
     def _smelt(self, m: Method, count: int | str, plan: list[str], indent: str, depth: int) -> list[str]:
-        lines = self._station("furnace", plan, indent, depth)
         need = count if isinstance(count, int) else 1
-        lines += self._ensure(canon(m.source), need, plan, indent, depth)
+        lines = self._ensure(canon(m.source), need, plan, indent, depth)
         fuel_need = max(1, math.ceil(need / 8))
         if "coal" in self.skill_for:
             lines += self._ensure("coal", fuel_need, plan, indent, depth)
+        lines += self._station("furnace", plan, indent, depth)  # after the inputs: where the bot ends up
         plan.append(f"smelt {count} {words(m.source)} with coal (or planks if there is no coal)")
         lines += [
             f'{indent}const fuel{depth} = bot.inventory.items().find((it) => ["coal", "charcoal"].includes(it.name))',
@@ -827,7 +846,7 @@ class ProgramWriter:
             f'{indent}if (!fuel{depth}) throw new Error("no fuel: need coal or planks to smelt {words(m.source)}");',
             f'{indent}await smeltItem(bot, "{m.source}", fuel{depth}.name, {count});',
         ]
-        return lines
+        return lines + self._take_back("furnace", plan, indent, depth)
 
     def _kill(self, m: Method, count: int | str, plan: list[str], indent: str, depth: int) -> list[str]:
         mob = m.source
