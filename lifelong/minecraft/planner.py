@@ -719,6 +719,13 @@ class ProgramWriter:
         ]
         return lines
 
+    def _station_item(self, station: str, plan: list[str], indent: str, depth: int) -> list[str]:
+        """Have the station in the inventory (unless one is in reach) before the step gathers its
+        ingredients: made later, it would eat planks or cobblestone gathered for the recipe."""
+        reach = f"bot.findBlock({{ matching: mcData.blocksByName.{station}.id, maxDistance: 4 }})"
+        inner = self._ensure(station, 1, plan, indent + "  ", depth)
+        return [f"{indent}if (!{reach}) {{", *inner, f"{indent}}}"]
+
     def _take_back(self, station: str, plan: list[str], indent: str, depth: int) -> list[str]:
         """Mine the station this step placed back into the inventory, as Voyager's environment does
         after every step: the next step then places it where the bot is, instead of walking back."""
@@ -813,10 +820,12 @@ class ProgramWriter:
         per = m.recipe.count
         runs = str(max(1, math.ceil(count / per))) if isinstance(count, int) else f"Math.ceil(({count}) / {per})"
         lines: list[str] = []
+        if m.recipe.needs_table:  # the table first (it is made of planks the recipe may need too) ...
+            lines += self._station_item("crafting_table", plan, indent, depth)
         for key, n in sorted(m.ingredients, key=lambda kv: -self.k.depth(kv[0])):
             need = n * int(runs) if runs.isdigit() else n
             lines += self._ensure(key, need, plan, indent, depth)
-        if m.recipe.needs_table:  # after the ingredients: placed where the bot ends up
+        if m.recipe.needs_table:  # ... placed after the ingredients, where the bot ends up
             lines += self._station("crafting_table", plan, indent, depth)
         if m.key == "planks":
             plan.append(f"turn logs into planks ({runs} times)")
@@ -834,7 +843,8 @@ class ProgramWriter:
 
     def _smelt(self, m: Method, count: int | str, plan: list[str], indent: str, depth: int) -> list[str]:
         need = count if isinstance(count, int) else 1
-        lines = self._ensure(canon(m.source), need, plan, indent, depth)
+        lines = self._station_item("furnace", plan, indent, depth)
+        lines += self._ensure(canon(m.source), need, plan, indent, depth)
         fuel_need = max(1, math.ceil(need / 8))
         if "coal" in self.skill_for:
             lines += self._ensure("coal", fuel_need, plan, indent, depth)
