@@ -191,6 +191,25 @@ def test_cli_bad_input_fails_before_any_server_starts(tmp_path):
     assert out.exit_code == 2 and "another world" in out.output
 
 
+def test_the_report_names_reused_and_new_skills_and_says_when_the_llm_critic_judged(tmp_path):
+    from lifelong.minecraft.solve import report
+    from lifelong.runs import RunDir
+
+    run = RunDir(tmp_path / "run")
+    run.log("step", iteration=1, task="Build a house", success=False, calls=["mineWoodLog"],
+            code="async function buildAHouse(bot) { await mineWoodLog(bot); }")
+    run.log("step", iteration=2, task="Build a house", success=True, calls=["mineWoodLog", "craftPlanks"],
+            code="async function buildAHouse(bot) { await craftPlanks(bot); }")
+    run.log("task_done", task="Build a house", success=True)
+    cur = SolveCurriculum(None, "Build a house")
+    cur.plan, cur.plans, cur.done = ["Build a house"], [["Build a house"]], True
+    result = report(run, cur, {"mineWoodLog", "craftPlanks", "craftStick"}, check_task("Build a house"), stored=True)
+    assert result["success"] is True and result["iterations"] == 2 and result["replans"] == 0
+    assert result["reused_skills"] == ["craftPlanks", "mineWoodLog"] and result["new_skills"] == ["buildAHouse"]
+    assert result["subgoals"] == [{"task": "Build a house", "done": True}]
+    assert result["critic"] == "llm" and "LLM critic judges it" in result["critic_note"]
+
+
 # ---- deep resources: digging down, judged from the position ------------------------------------
 
 
