@@ -92,6 +92,13 @@ def compute_reward(state):
         (body("exec('x = 1')"), "name", "the builtin 'exec'"),
         (body("getattr(np, 'load')"), "name", "the builtin 'getattr'"),
         (body("globals()"), "name", "the builtin 'globals'"),
+        (body("vars(np)['load']"), "name", "the builtin 'vars'"),
+        (body("type(state)"), "name", "the builtin 'type'"),
+        (body("object.__getattribute__(np, 'load')"), "attribute", "'.__getattribute__'"),
+        (body("hasattr(np, 'load')"), "name", "the builtin 'hasattr'"),
+        (body("np.operator"), "attribute", "the attribute '.operator'"),
+        (body("np.isnan", "import numpy as np\nnp.isnan = abs"), "node", "assigning to"),
+        (body("1", "import numpy.core"), "import", "import of 'numpy.core' is not allowed"),
         (body("__import__('os')"), "name", "the name '__import__' is not allowed"),
         (body("__builtins__"), "name", "'__builtins__'"),
         ("class A:\n    pass\n" + SOUND, "node", "line 1: class definitions are not allowed"),
@@ -107,6 +114,14 @@ def test_static_rules_reject_with_exact_reason(code, rule, reason):
     error = rejected(code)
     assert error.rule == rule
     assert reason in error.reason
+
+
+def test_allowlisted_submodules_and_their_functions_work():
+    code = body("np.linalg.norm(state['qpos'], axis=1) + F.relu(torch.as_tensor(state['cart_position']))"
+                ".numpy() + np.random.default_rng(0).normal(size=6) * 0.0",
+                "import numpy as np\nimport torch\nimport torch.nn.functional as F\n"
+                "from numpy.linalg import norm")
+    assert SandboxedReward(code)(state())[0].shape == (N,)
 
 
 def test_names_the_code_binds_may_shadow_builtins():
