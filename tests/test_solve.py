@@ -70,13 +70,14 @@ def test_planner_decomposes_over_http_with_each_tool_level_and_a_dig_before_diam
     task = cur.propose(EMPTY)
     plan = cur.plan
     assert task.name == plan[0] and task.meta["final_task"] == "Craft 1 diamond axe"
-    assert plan[-1] == "Craft 1 diamond axe" and plan[0] == "Mine 5 wood log"
+    assert plan[-1] == "Craft 1 diamond axe" and plan[0] == "Mine 4 wood log"
     tools = [plan.index(f"Craft 1 {t} pickaxe") for t in ("wooden", "stone", "iron")]
     assert tools == sorted(tools)  # each level of tools, in order
     dig = plan.index("Dig down to y=-8")
     assert tools[-1] < dig < plan.index("Mine 3 diamond ore") < len(plan) - 1
-    # what the underground part needs is made before digging: a table to carry and the sticks
-    assert plan[dig - 2:dig] == ["Craft 1 crafting table", "Craft 4 stick"]
+    # what the underground part needs is made before digging: its sticks (the table comes along:
+    # planner programs take stations back after use, so one is enough)
+    assert plan[dig - 1] == "Craft 4 stick" and plan.count("Craft 1 crafting table") == 1
     system, observation, final = cur.messages(EMPTY)
     assert "generates a curriculum of subgoals" in system["content"]
     assert "Skills in the library: not used" in observation["content"] and final["content"] == "Final task: Craft 1 diamond axe"

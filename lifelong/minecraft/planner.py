@@ -368,9 +368,9 @@ class Decomposer:
     * **the library**: an item a library skill makes is left to that skill (its callers call it),
       except tools (Voyager's criterion: each level of tools is a subgoal) and what must be carried;
     * **deep ores** (diamond, gold, redstone, lapis): everything the underground part needs is made
-      on the surface first (a placed crafting table or furnace stays up there, so one more of each is
-      carried), then "Dig down to y=N" (skipped when the bot is already that deep), then the ores and
-      what is made of them.
+      on the surface first (the sticks, fuel and ingots its last steps use; stations come along, as
+      the programs take them back after use), then "Dig down to y=N" (skipped when the bot is
+      already that deep), then the ores and what is made of them.
     """
 
     def __init__(self, knowledge: Knowledge) -> None:
@@ -485,17 +485,12 @@ class Decomposer:
         return demand
 
     def _add(self, d: Demand, kind: str, per: float, m: Method, made: Demand, made_deep: bool) -> None:
-        """Add one input's demand. Tools stay in the inventory, so one is enough wherever it is used;
-        a station is placed where it is used, so the trip down takes another one along."""
+        """Add one input's demand. Tools stay in the inventory, so one is enough wherever it is
+        used; so do stations, which the planner's programs mine back after use (made before the
+        dig, the one crafting table or furnace goes down with the bot)."""
         runs = lambda n: math.ceil(n / m.recipe.count) * m.recipe.count if m.recipe and n else n
-        if kind == "tool":
+        if kind in ("tool", "station"):
             d.pre = max(d.pre, 1)
-            return
-        if kind == "station":
-            if made_deep:
-                d.post = max(d.post, 1)
-            else:
-                d.pre = max(d.pre, 1)
             return
         amounts = [math.ceil(runs(made.pre) * per), math.ceil(runs(made.post) * per)]
         if made_deep:
