@@ -36,7 +36,7 @@ function createBot (opts = {}) {
     return Promise.reject(err)
   }
   const bot = mineflayer.createBot({
-    timeScale: clock.scale, // our mineflayer patch: physics ticks and dig times (patches/)
+    timeScale: clock.scale, // our mineflayer patch: physics ticks, dig times, the wait for a placement's answer (patches/)
     host,
     port,
     version: opts.version || '1.21.1',
