@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from server_support import running_server
 
 from lifelong.minecraft.env import (
     BRIDGES,
@@ -114,11 +115,7 @@ def test_a_program_given_process_still_cannot_spawn_or_write(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(world_dir=tmp_path_factory.mktemp("world"), port=PORT, seed=42,
-                         mobs=False, daylight_cycle=False)
-    srv.start(detach=True)
-    yield srv
-    srv.stop()
+    yield from running_server(tmp_path_factory, PORT, mobs=False, daylight_cycle=False)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from server_support import running_server
 
 from lifelong.minecraft.env import MinecraftEnv, resolve_skills
 from lifelong.minecraft.server import EmbeddedServer
@@ -21,11 +22,7 @@ PORT = 25592
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(world_dir=tmp_path_factory.mktemp("world"), port=PORT, seed=42,
-                         mobs=False, daylight_cycle=False)
-    srv.start(detach=True)
-    yield srv
-    srv.stop()
+    yield from running_server(tmp_path_factory, PORT, mobs=False, daylight_cycle=False)
 
 
 @pytest.fixture(scope="module")

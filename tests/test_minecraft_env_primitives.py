@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from js_snippets import FREE_SPOT
+from server_support import running_server
 
 from lifelong.minecraft.env import PRIMITIVES_DIR, MinecraftEnv
 from lifelong.minecraft.server import EmbeddedServer
@@ -37,11 +38,7 @@ TIME_SCALE = 4
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(world_dir=tmp_path_factory.mktemp("world"), port=PORT, seed=42,
-                         daylight_cycle=False, difficulty="peaceful", time_scale=TIME_SCALE)
-    srv.start(detach=True)
-    yield srv
-    srv.stop()
+    yield from running_server(tmp_path_factory, PORT, daylight_cycle=False, difficulty="peaceful", time_scale=TIME_SCALE)
 
 
 @pytest.fixture(scope="module")
