@@ -30,7 +30,7 @@ from lifelong.robotics.reflection import TrainingCurves, policy_feedback
 from lifelong.runs import RunDir
 from lifelong.web import ServeConfig, create_app
 from lifelong.web.catalog import Catalog
-from lifelong.web.runview import parse_curves
+from lifelong.web.runview import candidate_curves, parse_curves
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +199,17 @@ def test_eureka_run_shows_candidates_reflections_and_results(site):
     assert "/runs/eureka-run/candidates/r0_k1/curves.svg" in page
     assert site.get("/runs/eureka-run/candidates/r0_k0/curves.svg").status_code == 404  # rejected
     assert site.get("/runs/eureka-run/candidates/r9_k9/curves.svg").status_code == 404
+
+
+def test_candidate_curves_hold_every_logged_point(data):
+    """Eureka keeps a trained candidate's whole training curves; the page plots those, not the
+    10 points the reflection showed the LLM."""
+    _, runs = data
+    folder = runs / "eureka-run" / "candidates" / "r0_k1"
+    saved = json.loads((folder / "curves.json").read_text())
+    curves = candidate_curves(folder, feedback="")
+    assert set(saved["components"]) < set(curves) and f"F: {saved['score_name']}" in curves
+    assert all(len(values) == len(saved["score"]) > 1 for values in curves.values())
 
 
 def test_api_runs(site):

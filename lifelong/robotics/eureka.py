@@ -259,6 +259,10 @@ class EurekaWorld:
 
     def _record(self, folder: Path, attempt: Attempt, result: dict[str, Any] | None = None) -> None:
         summary = {k: v for k, v in (result or {}).items() if k != "history"}
+        if result and result.get("history"):
+            # every logged point of training, for plots (the reflection shows the LLM 10 of them)
+            curves = TrainingCurves.from_history(result["history"], self.card.success.name)
+            atomic_write_json(folder / "curves.json", asdict(curves))
         atomic_write_json(folder / "result.json", {**asdict(attempt), "result": summary})
         self.run.log("candidate", folder=folder.name, success=attempt.success, score=attempt.score,
                      rule=attempt.evidence.get("rule"), reason=attempt.evidence.get("reason"))

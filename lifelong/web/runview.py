@@ -57,6 +57,19 @@ def parse_curves(feedback: str) -> dict[str, list[float]]:
     return curves
 
 
+def candidate_curves(folder: Path, feedback: str) -> dict[str, list[float]]:
+    """A trained candidate's curves at every logged point (``curves.json``, written by Eureka's
+    run since it keeps them), else the points its reflection showed the LLM (older runs)."""
+    saved = _read_json(folder / "curves.json")
+    if not isinstance(saved, dict) or not isinstance(saved.get("components"), dict):
+        return parse_curves(feedback)
+    curves = {str(k): list(v) for k, v in saved["components"].items()}
+    curves[f"F: {saved.get('score_name', 'task_score')}"] = list(saved.get("score") or [])
+    if saved.get("episode_length"):
+        curves["episode_length"] = list(saved["episode_length"])
+    return curves
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
@@ -295,7 +308,7 @@ class Runs:
             "eval_success_mean": _finite(evidence.get("eval_success_mean")),
             "max_success": _finite(evidence.get("max_success")),
             "env_steps": result.get("env_steps"), "wall_s": evidence.get("wall_s"),
-            "curves": parse_curves(feedback) if saved.get("success") else {},
+            "curves": candidate_curves(folder, feedback) if saved.get("success") else {},
         }
 
     @staticmethod
