@@ -114,10 +114,9 @@ def main() -> None:
     if repeated and not args.allow_seen:
         sys.exit(f"not unseen (the learning run proposed them): {', '.join(repeated)}")
     modes = [True] if args.no_ablation else [True, False]
-    rows: dict[str, dict[str, Any]] = {}
-    for task in args.tasks:
-        rows[task] = {}
-        for with_library in modes:
+    rows: dict[str, dict[str, Any]] = {task: {} for task in args.tasks}
+    for with_library in modes:  # every task with the library first: the figures that matter most
+        for task in args.tasks:
             results = [trial(task, s, with_library, args) for s in args.seeds]
             rows[task]["library" if with_library else "no_library"] = {
                 "summary": summary(results), "per_seed": {s: r.get("iterations") if r.get("success") else None

@@ -368,9 +368,9 @@ class Decomposer:
     * **the library**: an item a library skill makes is left to that skill (its callers call it),
       except tools (Voyager's criterion: each level of tools is a subgoal) and what must be carried;
     * **deep ores** (diamond, gold, redstone, lapis): everything the underground part needs is made
-      on the surface first (the sticks, fuel and ingots its last steps use; stations come along, as
-      the programs take them back after use), then "Dig down to y=N" (skipped when the bot is
-      already that deep), then the ores and what is made of them.
+      on the surface first (the crafting table, furnace, sticks, fuel and ingots its last steps
+      use), then "Dig down to y=N" (skipped when the bot is already that deep), then the ores and
+      what is made of them.
     """
 
     def __init__(self, knowledge: Knowledge) -> None:
@@ -485,12 +485,16 @@ class Decomposer:
         return demand
 
     def _add(self, d: Demand, kind: str, per: float, m: Method, made: Demand, made_deep: bool) -> None:
-        """Add one input's demand. Tools stay in the inventory, so one is enough wherever it is
-        used; so do stations, which the planner's programs mine back after use (made before the
-        dig, the one crafting table or furnace goes down with the bot)."""
+        """Add one input's demand. Tools stay in the inventory, so one is enough wherever it is used.
+        A station used underground gets a subgoal of its own right before the dig: the planner's
+        programs take theirs back after use, but a library skill may have left it on the surface
+        (measured: a compass run lost 6 rounds climbing out for wood to make a table)."""
         runs = lambda n: math.ceil(n / m.recipe.count) * m.recipe.count if m.recipe and n else n
-        if kind in ("tool", "station"):
+        if kind == "tool" or (kind == "station" and not made_deep):
             d.pre = max(d.pre, 1)
+            return
+        if kind == "station":
+            d.post = max(d.post, 1)
             return
         amounts = [math.ceil(runs(made.pre) * per), math.ceil(runs(made.post) * per)]
         if made_deep:
