@@ -18,6 +18,7 @@ const { Menu, attachMenus, onBlockUse, windowProtocolType } = require('../lib/me
 const { createSmeltingBook, newFurnaceState, tickFurnace, furnaceActive, KINDS } = require('../lib/smelting')
 const { storeFor, blockKey, worldName, worldByName, dropAt, onContainerPlaced } = require('../lib/blockEntities')
 const { Vec3 } = require('vec3')
+const { serverClock } = require('./clock')
 
 const SLOT_NAMES = ['input', 'fuel', 'output']
 const PROPERTIES = ['litTime', 'litDuration', 'cookProgress', 'cookTotal']
@@ -86,6 +87,7 @@ class FurnaceMenu extends Menu {
 }
 
 module.exports.server = function (serv, settings) {
+  serverClock(serv, settings) // game-time timers, whether or not the clock plugin is loaded
   const store = storeFor(serv, settings)
   const kinds = Object.keys(KINDS).filter(kind => serv.registry.blocksByName[kind])
   const furnaces = Object.fromEntries(kinds.map(kind => [kind, setupKind(serv, store, kind)]))

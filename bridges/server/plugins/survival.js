@@ -8,6 +8,7 @@
 
 const { Vec3 } = require('vec3')
 const { dropsFor, isBreakable, minDigTime } = require('../loot')
+const { serverClock } = require('./clock')
 
 // Accept a dig that took at least this share of the ideal time (minus network jitter):
 // mineflayer waits exactly digTime, so honest clients pass; hand-held stone does not.
@@ -15,7 +16,8 @@ const DIG_TIME_SLACK = 0.6
 const DIG_JITTER_MS = 150
 const HOTBAR_THEN_MAIN = [...Array(9).keys()].map(i => 36 + i).concat([...Array(27).keys()].map(i => 9 + i))
 
-module.exports.player = function (player, serv) {
+module.exports.player = function (player, serv, settings) {
+  const clock = serverClock(serv, settings) // dig times are game time, with or without the clock plugin
   const { registry } = serv
   const Item = require('prismarine-item')(registry)
   let digStart = null // { key, time }
@@ -48,10 +50,10 @@ module.exports.player = function (player, serv) {
     }
     const key = `${position.x},${position.y},${position.z}`
     const elapsed = digStart && digStart.key === key ? Date.now() - digStart.time : 0
-    const needed = serv.clock.realMs(minDigTime(block, held)) // game time, so wall time is 1/K of it
+    const needed = clock.realMs(minDigTime(block, held)) // game time, so wall time is 1/K of it
     if (elapsed < needed * DIG_TIME_SLACK - DIG_JITTER_MS) {
       cancel(false)
-      refuse(position, block, `dug in ${elapsed} ms, needs ${Math.round(needed)} ms${serv.clock.scale === 1 ? '' : ` at time scale ${serv.clock.scale}`}`)
+      refuse(position, block, `dug in ${elapsed} ms, needs ${Math.round(needed)} ms${clock.scale === 1 ? '' : ` at time scale ${clock.scale}`}`)
       return
     }
     digStart = null
