@@ -193,7 +193,12 @@ def test_planner_wood_program_climbs_out_of_a_mine_first(env: MinecraftEnv, home
     code, _ = ProgramWriter(Knowledge(), []).write("Mine 1 wood log")
     obs = env.step(code, timeout_s=300)
     assert obs["ok"], (obs["error"], obs["chat"])
-    assert sum(n for item, n in obs["inventory"].items() if item.endswith("_log")) >= 1, (obs["chat"], down["position"], obs["position"], obs["inventory"])
+    context = (obs["chat"][-8:], down["position"], obs["position"], obs["inventory"], obs["saves"])
+    assert obs["position"]["y"] >= down["position"]["y"] + 20, context  # up at the surface
+    # A log was cut there. Its drop is usually picked up, but collectblock can lose one (it fell
+    # into a hole, out of reach; seen once in CI): the critic's business, not the climb's.
+    logs = sum(n for item, n in obs["inventory"].items() if item.endswith("_log"))
+    assert logs >= 1 or any(s.endswith("_log_mined") for s in obs["saves"]), context
 
 
 # Skills as Voyager's action agent writes them (its published examples), unchanged.
