@@ -53,7 +53,7 @@ def build_library(root: Path, n: int) -> SkillLibrary:
         callees = [f"skill{j}" for j in (2 * i + 1, 2 * i + 2) if j < n and i < 40]
         calls = "".join(f"  await {c}(bot);\n" for c in callees)
         code = f"// skill {i}\nasync function skill{i}(bot) {{\n  let x = {i};\n{calls}  return x;\n}}\n"
-        lib.add(f"skill{i}", code, description=f"benchmark skill {i}", calls=callees)
+        lib.add(f"skill{i}", code, kind="minecraft-program", description=f"benchmark skill {i}", calls=callees)
     return lib
 
 

@@ -119,7 +119,7 @@ def run(n: int, queries: int, seed: int) -> dict:
         lib = SkillLibrary(Path(tmp) / "lib", embedder=embedder)
         t0 = time.perf_counter()
         for i, text in enumerate(texts):
-            lib.add(f"skill_{i}", f"async function skill_{i}(bot) {{}}", description=text, task=text[:40])
+            lib.add(f"skill_{i}", f"async function skill_{i}(bot) {{}}", kind="minecraft-program", description=text, task=text[:40])
         add_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         lib.check_index()  # indexes every skill (embeddings already computed)

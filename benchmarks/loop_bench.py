@@ -78,7 +78,7 @@ class InstantBody:
 def fill_library(library: SkillLibrary, n: int) -> None:
     for i in range(n):
         code = f"async function filler{i}(bot) {{\n  await mineBlock(bot, \"stone\", {i % 7 + 1});\n}}\n"
-        library.add(f"filler{i}", code, description=f"Mines {i % 7 + 1} stone blocks near position {i} "
+        library.add(f"filler{i}", code, kind="minecraft-program", description=f"Mines {i % 7 + 1} stone blocks near position {i} "
                     f"and returns; variant {i} of a filler skill.", task=f"Mine {i % 7 + 1} stone")
 
 

@@ -20,12 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from lifelong import worlds
 
 CONFIG_FILE = "lifelong.toml"
 ENV_PREFIX = "LIFELONG_"
-ROLES = ("curriculum", "action", "critic", "describer", "qa", "reward")
 
 
 class ConfigError(ValueError):
@@ -33,16 +34,29 @@ class ConfigError(ValueError):
 
 
 class RoleModels(BaseModel):
-    """A model per agent role: cheap models can do the describing and question answering."""
+    """A model per LLM role (``models.action``): the roles and their default models are the ones
+    the worlds registered (:mod:`lifelong.worlds`), so a new world's roles need no edit here."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
 
-    curriculum: str = "gpt-4o"
-    action: str = "gpt-4o"
-    critic: str = "gpt-4o"
-    describer: str = "gpt-4o-mini"
-    qa: str = "gpt-4o-mini"
-    reward: str = "gpt-4o"
+    @classmethod
+    def known_keys(cls) -> list[str]:
+        """The keys a config file may set (the unknown-key check asks this, not the fields)."""
+        return list(worlds.roles())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_roles(cls, data: Any) -> Any:
+        if isinstance(data, BaseModel):
+            data = data.model_dump()
+        if not isinstance(data, dict):
+            return data
+        for role in data:
+            try:
+                worlds.check_role(role)
+            except worlds.UnknownName as exc:
+                raise ValueError(str(exc)) from None
+        return {**worlds.roles(), **data}
 
 
 class LLMSettings(BaseModel):
@@ -80,9 +94,11 @@ class LLMSettings(BaseModel):
         return value.rstrip("/") if value else None
 
     def model_for(self, role: str) -> str:
-        if role not in ROLES:
-            raise ConfigError(f"unknown LLM role {role!r}; roles are: {', '.join(ROLES)}")
-        return getattr(self.models, role)
+        try:
+            worlds.check_role(role)
+        except worlds.UnknownName as exc:
+            raise ConfigError(str(exc)) from None
+        return str(getattr(self.models, role))
 
     def api_key(self) -> str:
         """Local servers (Ollama, vLLM, llama.cpp) accept any key, so a missing one is not fatal."""
@@ -168,8 +184,15 @@ UnknownKey = tuple[tuple[str, ...], str, list[str]]  # (section path, key, valid
 
 def _section_model(model: type[BaseModel], key: str) -> type[BaseModel] | None:
     """The settings model a key opens (``llm`` -> LLMSettings), or None for a plain value."""
-    annotation = model.model_fields[key].annotation
+    field = model.model_fields.get(key)
+    annotation = field.annotation if field is not None else None
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a section takes: its fields, or what it says it takes (RoleModels: the roles)."""
+    known = getattr(model, "known_keys", None)
+    return sorted(known() if known else model.model_fields)
 
 
 def _unknown_keys(model: type[BaseModel], data: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[UnknownKey]:
@@ -178,8 +201,8 @@ def _unknown_keys(model: type[BaseModel], data: dict[str, Any], path: tuple[str,
     Only model sections are walked: free-form dicts such as ``llm.prices`` take any key.
     """
     for key, value in data.items():
-        if key not in model.model_fields:
-            yield path, key, sorted(model.model_fields)
+        if key not in _known_keys(model):
+            yield path, key, _known_keys(model)
         elif isinstance(value, dict) and (section := _section_model(model, key)) is not None:
             yield from _unknown_keys(section, value, (*path, key))
 

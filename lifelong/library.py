@@ -41,19 +41,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import filelock
 from pydantic import BaseModel, Field, ValidationError
 
 from lifelong.embeddings import DEFAULT_MODEL, Embedder, EmbedderUnavailable
 from lifelong.runs import atomic_write_json
+from lifelong.worlds import SkillKind, UnknownName
+from lifelong.worlds import kind as registered_kind
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["minecraft-program", "reward-function", "policy"]
-KINDS: tuple[str, ...] = ("minecraft-program", "reward-function", "policy")
-CODE_SUFFIX = {"minecraft-program": ".js", "reward-function": ".py", "policy": ".py"}
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
 COLLECTION = "skills"
 # Tuned in benchmarks/library_bench.py: the defaults (ef_search=10) give recall@5 ~0.6 here.
@@ -92,19 +91,23 @@ class Usage(BaseModel):
 
 
 class Skill(BaseModel):
-    """A skill's JSON record (``skill.json``)."""
+    """A skill's JSON record (``skill.json``).
+
+    ``kind`` and ``world`` are names registered in :mod:`lifelong.worlds`; reading a record does
+    not check them (listing a library needs no world), adding one does.
+    """
 
     name: str
-    kind: Kind
+    kind: str
     description: str
     task: str = ""
-    world: str = "minecraft"
+    world: str
     version: int = 1
     calls: list[str] = Field(default_factory=list)
     evidence: dict[str, Any] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     created: float = Field(default_factory=time.time)
-    code_file: str = "code.js"
+    code_file: str
     code_sha256: str = ""
     artifacts: list[str] = Field(default_factory=list)
     replaces: int | None = None
@@ -121,6 +124,14 @@ def check_name(name: str) -> str:
             f"invalid skill name {name!r}: use letters, digits, '_' or '-', starting with a letter"
         )
     return name
+
+
+def skill_kind(name: str) -> SkillKind:
+    """The registered kind ``name``, or a LibraryError naming the kinds there are."""
+    try:
+        return registered_kind(name)
+    except UnknownName as exc:
+        raise LibraryError(str(exc)) from None
 
 
 def find_calls(code: str, known: Iterable[str], own_name: str = "") -> list[str]:
@@ -282,12 +293,12 @@ class SkillLibrary:
         self,
         name: str,
         code: str,
-        kind: Kind = "minecraft-program",
+        kind: str,
         description: str = "",
         task: str = "",
         calls: Iterable[str] = (),
         evidence: dict[str, Any] | None = None,
-        world: str = "minecraft",
+        world: str | None = None,
         artifacts: dict[str, Path] | None = None,
         created: float | None = None,
         match_any_version: bool = False,
@@ -299,10 +310,12 @@ class SkillLibrary:
         version counts there (code that reverts to an old version is a new version); an import
         passes ``match_any_version`` since it replays a whole lineage, which is already stored
         when the same archive comes in twice.
+
+        ``kind`` must be registered (:mod:`lifelong.worlds`); ``world`` defaults to the world that
+        registered it.
         """
         check_name(name)
-        if kind not in KINDS:
-            raise LibraryError(f"unknown skill kind {kind!r}; kinds are: {', '.join(KINDS)}")
+        spec = skill_kind(kind)
         if not description.strip():
             raise LibraryError(f"skill {name!r} needs a description: retrieval searches by it")
         with self.writing():
@@ -311,9 +324,9 @@ class SkillLibrary:
             if same is not None:
                 return same
             skill = Skill(
-                name=name, kind=kind, description=description.strip(), task=task, world=world,
+                name=name, kind=kind, description=description.strip(), task=task, world=world or spec.world,
                 version=(versions[-1] + 1) if versions else 1, calls=sorted(set(calls)),
-                evidence=evidence or {}, code_file="code" + CODE_SUFFIX[kind], code_sha256=_sha(code),
+                evidence=evidence or {}, code_file=spec.code_file, code_sha256=_sha(code),
                 artifacts=sorted((artifacts or {}).keys()), replaces=versions[-1] if versions else None,
                 **({"created": created} if created is not None else {}),
             )

@@ -35,13 +35,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lifelong.library import KINDS, LibraryError, Skill, SkillLibrary, check_name, find_calls
+from lifelong.library import LibraryError, Skill, SkillLibrary, check_name, find_calls
+from lifelong.worlds import kind_for_language, kinds, language_of
 
 EXPORT_FORMATS = ("zip", "dir", "agent-skills")
 IMPORT_FORMATS = ("auto", "zip", "dir", "agent-skills", "voyager")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "lifelong-skill-library"
-LANG = {"minecraft-program": "javascript", "reward-function": "python", "policy": "python"}
 
 MAX_CODE_BYTES = 1_000_000
 """A skill's code file or SKILL.md. Learned programs are a few KB; a megabyte is far beyond any,
@@ -153,7 +153,7 @@ def _export_agent_skills(library: SkillLibrary, dest: Path) -> Path:
                          "task": skill.task, "calls": skill.calls},
         }
         code = library.code(skill.name)
-        body = f"# {skill.name}\n\n{skill.description}\n\n```{LANG[skill.kind]}\n{code.rstrip()}\n```\n"
+        body = f"# {skill.name}\n\n{skill.description}\n\n```{language_of(skill.code_file)}\n{code.rstrip()}\n```\n"
         (folder / "SKILL.md").write_text(f"---\n{yaml.safe_dump(front, sort_keys=False)}---\n\n{body}")
         (folder / skill.code_file).write_text(code)
     dest.mkdir(parents=True, exist_ok=True)
@@ -208,7 +208,7 @@ def _store(library: SkillLibrary, pending: list[Pending]) -> list[Skill]:
             stored.append(library.add(
                 rec["name"], item.code, kind=rec["kind"], description=rec["description"],
                 task=rec.get("task", ""), calls=rec.get("calls", []), evidence=rec.get("evidence"),
-                world=rec.get("world", "minecraft"), artifacts=item.artifacts,
+                world=rec["world"], artifacts=item.artifacts,
                 created=rec.get("created"), match_any_version=True,
             ))
     return stored
@@ -408,17 +408,26 @@ def _read_agent_skills(src: Path, budget: _Budget) -> list[Pending]:
         siblings = sorted(skill_md.parent.glob("code.*"))
         if siblings:  # exact bytes when we exported it
             code = _read_text(src, f"{folder}/{siblings[0].name}", MAX_CODE_BYTES, budget)
-        kind = meta.get("kind") or ("minecraft-program" if lang in ("js", "javascript") else "reward-function")
-        if kind not in KINDS:
-            raise ImportRefused(f"{skill_md}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        kind = _agent_skill_kind(skill_md, meta.get("kind"), lang)
         record = {"name": check_name(str(front["name"])), "kind": kind,
                   "description": str(front["description"]), "task": meta.get("task", ""),
-                  "world": meta.get("world", "minecraft" if kind == "minecraft-program" else "robotics"),
-                  "calls": meta.get("calls", [])}
+                  "world": meta.get("world") or kinds()[kind].world, "calls": meta.get("calls", []),
+                  "code_file": kinds()[kind].code_file}
         pending.append(Pending(_checked(record, skill_md), code))
     if not pending:
         raise ImportRefused(f"{src} holds no */SKILL.md")
     return pending
+
+
+def _agent_skill_kind(skill_md: Path, named: Any, language: str) -> str:
+    """The kind a SKILL.md names in its metadata, else the first registered kind written in the
+    language of its code fence; refused when neither is a registered kind."""
+    guessed = kind_for_language(language)
+    kind = named or (guessed.name if guessed else None)
+    if kind not in kinds():
+        raise ImportRefused(f"{skill_md}: kind {kind!r} is not one of {', '.join(kinds())}"
+                            + ("" if named else f" (guessed from the code block's language {language!r})"))
+    return str(kind)
 
 
 VOYAGER_DESCRIPTION = re.compile(r"//\s?(.*)")
@@ -435,7 +444,7 @@ def _read_voyager(src: Path, budget: _Budget) -> list[Pending]:
     pending = []
     for name, entry in sorted(table.items()):
         code, described = _voyager_texts(root, check_name(name), entry or {}, budget)
-        record = {"name": check_name(name), "kind": "minecraft-program", "world": "minecraft",
+        record = {"name": check_name(name), "kind": "minecraft-program", "world": "minecraft", "code_file": "code.js",
                   "description": _voyager_description(described or "", name),
                   "calls": find_calls(code, table.keys(), own_name=name),
                   "evidence": {"source": "voyager"}}

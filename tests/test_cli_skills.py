@@ -17,8 +17,8 @@ runner = CliRunner()
 @pytest.fixture
 def libdir(tmp_path, embedder):
     lib = SkillLibrary(tmp_path / "lib", embedder=embedder)
-    lib.add("mineWoodLog", "async function mineWoodLog(bot) {}", description="Mine a wood log from a tree.")
-    lib.add("killCow", "async function killCow(bot) {}", description="Kill a cow for raw beef.")
+    lib.add("mineWoodLog", "async function mineWoodLog(bot) {}", kind="minecraft-program", description="Mine a wood log from a tree.")
+    lib.add("killCow", "async function killCow(bot) {}", kind="minecraft-program", description="Kill a cow for raw beef.")
     return tmp_path / "lib"
 
 

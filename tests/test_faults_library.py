@@ -64,7 +64,7 @@ SKILLS = {
 def make_library(root: Path, embedder: Embedder | str = UNLOADED) -> SkillLibrary:
     lib = SkillLibrary(root, embedder=embedder)
     for name, description in SKILLS.items():
-        lib.add(name, f"async function {name}(bot) {{ bot.chat('{name}'); }}\n", description=description)
+        lib.add(name, f"async function {name}(bot) {{ bot.chat('{name}'); }}\n", kind="minecraft-program", description=description)
     return lib
 
 
@@ -76,7 +76,7 @@ def exported(tmp_path) -> Path:
     policy.write_bytes(b"weights")
     lib.add("runFast", "def compute_reward(s):\n    return s['v'], {}\n", kind="reward-function",
             description="Reward speed.", world="robotics", artifacts={"policy.pt": policy})
-    lib.add("killCow", "async function killCow(bot) { /* v2 */ }\n", description="Kill a cow, v2.")
+    lib.add("killCow", "async function killCow(bot) { /* v2 */ }\n", kind="minecraft-program", description="Kill a cow, v2.")
     return export_library(lib, tmp_path / "export", "dir")
 
 
@@ -260,7 +260,7 @@ def _source(root: Path, worker: int, round_: int) -> Path:
     lib = SkillLibrary(root / "build", embedder=UNLOADED)
     for name in CONTENDED:
         lib.add(name, f"async function {name}(bot) {{ /* {worker}.{round_} */ }}\n",
-                description=f"{name} from worker {worker}, round {round_}")
+                kind="minecraft-program", description=f"{name} from worker {worker}, round {round_}")
     return export_library(lib, root / "export", "dir")
 
 
@@ -313,7 +313,7 @@ def test_staging_left_by_a_killed_writer_is_cleared_by_the_next_one(tmp_path):
     lib = SkillLibrary(tmp_path / "lib", embedder=UNLOADED)
     (lib.staging_dir / "killCow.v1").mkdir(parents=True)  # as a SIGKILL mid-write leaves it
     (lib.staging_dir / "killCow.v1" / "code.js").write_text("half")
-    assert lib.add("killCow", "async function killCow(bot) {}", description="Kill a cow.").version == 1
+    assert lib.add("killCow", "async function killCow(bot) {}", kind="minecraft-program", description="Kill a cow.").version == 1
     assert not lib.staging_dir.exists() and lib.code("killCow").startswith("async")
 
 
@@ -345,9 +345,9 @@ def test_reimporting_a_multi_version_skill_adds_no_versions(exported, tmp_path):
 def test_relearning_old_code_still_adds_a_version(tmp_path):
     """Outside imports, code that reverts to an older version is news: it becomes the latest."""
     lib = SkillLibrary(tmp_path / "lib", embedder=UNLOADED)
-    lib.add("a", "one", description="d")
-    lib.add("a", "two", description="d")
-    assert lib.add("a", "one", description="d").version == 3
+    lib.add("a", "one", kind="minecraft-program", description="d")
+    lib.add("a", "two", kind="minecraft-program", description="d")
+    assert lib.add("a", "one", kind="minecraft-program", description="d").version == 3
 
 
 # ---- 4. one truncated skill.json does not take listing and search down ------------------------

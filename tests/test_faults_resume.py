@@ -137,7 +137,7 @@ class TinyWorld:
         return [Attempt(c, success=ok, score=float(round), round=round) for c in candidates]
 
     def store(self, task: Task, best: Attempt) -> str | None:
-        return self.library.add(task.name, best.candidate, description=f"does {task.name}").name
+        return self.library.add(task.name, best.candidate, kind="minecraft-program", description=f"does {task.name}").name
 
     def finish(self, task: Task, best: Attempt | None) -> None:
         self.queue.remove(task.name)

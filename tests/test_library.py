@@ -29,7 +29,7 @@ def js(name: str, calls: list[str]) -> str:
 def lib(tmp_path, embedder):
     library = SkillLibrary(tmp_path / "lib", embedder=embedder)
     for name, (desc, task, calls) in SKILLS.items():
-        library.add(name, js(name, calls), description=desc, task=task, calls=calls)
+        library.add(name, js(name, calls), kind="minecraft-program", description=desc, task=task, calls=calls)
     return library
 
 
@@ -43,9 +43,9 @@ def test_files_are_the_truth(lib):
 
 
 def test_relearning_keeps_lineage_and_identical_readd_is_idempotent(lib):
-    again = lib.add("craftPlanks", js("craftPlanks", ["mineWoodLog"]), description="dup")
+    again = lib.add("craftPlanks", js("craftPlanks", ["mineWoodLog"]), kind="minecraft-program", description="dup")
     assert again.version == 1
-    v2 = lib.add("craftPlanks", "async function craftPlanks(bot) {}", description="Better planks.")
+    v2 = lib.add("craftPlanks", "async function craftPlanks(bot) {}", kind="minecraft-program", description="Better planks.")
     assert v2.version == 2 and v2.replaces == 1
     assert [s.version for s in lib.versions("craftPlanks")] == [1, 2]
     assert lib.get("craftPlanks").description == "Better planks."
@@ -68,7 +68,7 @@ def test_retrieve_top_k_with_callees_and_filters(lib):
 def test_new_skill_visible_to_search_in_a_fresh_process(lib, tmp_path, embedder):
     lib.close()
     reopened = SkillLibrary(tmp_path / "lib", embedder=embedder)
-    reopened.add("smeltGlass", "async function smeltGlass(bot) {}", description="Smelt sand into glass.")
+    reopened.add("smeltGlass", "async function smeltGlass(bot) {}", kind="minecraft-program", description="Smelt sand into glass.")
     assert SkillLibrary(tmp_path / "lib", embedder=embedder).search("glass from sand", k=1)[0][0].name == "smeltGlass"
 
 
@@ -113,7 +113,7 @@ def test_rebuild_from_files(lib):
 
 def test_bad_input(lib, tmp_path):
     with pytest.raises(LibraryError, match="invalid skill name"):
-        lib.add("../evil", "x", description="d")
+        lib.add("../evil", "x", kind="minecraft-program", description="d")
     with pytest.raises(LibraryError, match="unknown skill kind"):
         lib.add("ok", "x", kind="poem", description="d")
     with pytest.raises(LibraryError, match="skills list"):

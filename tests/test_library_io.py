@@ -13,11 +13,11 @@ from lifelong.library_io import ImportRefused, export_library, import_library
 def lib(tmp_path, embedder):
     library = SkillLibrary(tmp_path / "src", embedder=embedder)
     library.add("mineWoodLog", "async function mineWoodLog(bot) { await mineBlock(bot, 'oak_log', 1); }",
-                description="Mine one log.", task="Mine 1 wood log")
+                kind="minecraft-program", description="Mine one log.", task="Mine 1 wood log")
     library.add("mineWoodLog", "async function mineWoodLog(bot) { await mineBlock(bot, 'oak_log', 2); }",
-                description="Mine two logs.", task="Mine 2 wood logs")
+                kind="minecraft-program", description="Mine two logs.", task="Mine 2 wood logs")
     library.add("craftPlanks", "async function craftPlanks(bot) { await mineWoodLog(bot); }",
-                description="Craft planks.", calls=["mineWoodLog"])
+                kind="minecraft-program", description="Craft planks.", calls=["mineWoodLog"])
     policy = tmp_path / "policy.pt"
     policy.write_bytes(b"weights")
     library.add("runFast", "def compute_reward(s):\n    return s['v'], {}\n", kind="reward-function",

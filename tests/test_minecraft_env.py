@@ -200,9 +200,9 @@ def test_skills_by_name_bring_their_callees_only(tmp_path) -> None:
     from lifelong.library import SkillLibrary
 
     lib = SkillLibrary(tmp_path / "lib")
-    lib.add("a", "async function a(bot) { await b(bot); }", description="calls b", calls=["b"])
-    lib.add("b", "async function b(bot) { }", description="leaf")
-    lib.add("c", "async function c(bot) { }", description="unrelated")
+    lib.add("a", "async function a(bot) { await b(bot); }", kind="minecraft-program", description="calls b", calls=["b"])
+    lib.add("b", "async function b(bot) { }", kind="minecraft-program", description="leaf")
+    lib.add("c", "async function c(bot) { }", kind="minecraft-program", description="unrelated")
     assert [s["name"] for s in resolve_skills(["a"], lib)] == ["a", "b"]
     given = [{"name": "x", "code": "async function x(bot) {}"}]
     assert resolve_skills(given, lib) == given

@@ -240,8 +240,8 @@ def test_voyager_skills_run_unchanged_from_the_library(server: EmbeddedServer, h
     from lifelong.library import SkillLibrary
 
     lib = SkillLibrary(tmp_path / "lib")
-    lib.add("mineWoodLog", VOYAGER_MINE_WOOD_LOG, description="Mine one wood log.")
-    lib.add("craftCraftingTable", VOYAGER_CRAFT_CRAFTING_TABLE, description="Craft a crafting table.")
+    lib.add("mineWoodLog", VOYAGER_MINE_WOOD_LOG, kind="minecraft-program", description="Mine one wood log.")
+    lib.add("craftCraftingTable", VOYAGER_CRAFT_CRAFTING_TABLE, kind="minecraft-program", description="Craft a crafting table.")
     with MinecraftEnv(server, username="voyager", library=lib, timeout_s=90) as env:
         env.reset(inventory={"oak_log": 1}, position=home, mode="hard")
         obs = env.step("async function getStarted(bot) {\n  await mineWoodLog(bot);\n  await craftCraftingTable(bot);\n}\n")

@@ -57,10 +57,10 @@ def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
 
 def test_voyager_style_skill_file_with_library_skills(tmp_path: Path) -> None:
     lib = SkillLibrary(tmp_path / "library")
-    lib.add("craftOakPlanks", CRAFT_PLANKS, description="Craft 12 oak planks from 3 oak logs.")
-    lib.add("craftSticks", CRAFT_STICKS, description="Craft planks, then 4 sticks.", calls=["craftOakPlanks"])
+    lib.add("craftOakPlanks", CRAFT_PLANKS, kind="minecraft-program", description="Craft 12 oak planks from 3 oak logs.")
+    lib.add("craftSticks", CRAFT_STICKS, kind="minecraft-program", description="Craft planks, then 4 sticks.", calls=["craftOakPlanks"])
     lib.add("unrelatedSkill", "async function unrelatedSkill(bot) { throw new Error('loaded'); }",
-            description="Never needed: must not be loaded.")
+            kind="minecraft-program", description="Never needed: must not be loaded.")
     program = tmp_path / "craftWoodenPickaxe.js"
     program.write_text(PROGRAM)
 

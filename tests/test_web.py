@@ -321,20 +321,20 @@ def test_catalog_sees_skills_added_and_used_by_another_writer(tmp_path, embedder
     library = SkillLibrary(tmp_path / "lib", embedder=embedder)
     catalog = Catalog(SkillLibrary(tmp_path / "lib", embedder=embedder), ttl_s=0.0, background=False)
     assert len(catalog) == 0
-    library.add("dig", "async function dig(bot) {}", description="Digs a hole.")
+    library.add("dig", "async function dig(bot) {}", kind="minecraft-program", description="Digs a hole.")
     assert catalog.get("dig").usage.used == 0
     time.sleep(0.01)
     library.record_use("dig", True)
     assert catalog.get("dig").usage.used == 1
-    library.add("dig", "async function dig(bot) { /* deeper */ }", description="Digs a deeper hole.")
+    library.add("dig", "async function dig(bot) { /* deeper */ }", kind="minecraft-program", description="Digs a deeper hole.")
     assert catalog.get("dig").version == 2
-    library.add("fill", "async function fill(bot) { await dig(bot); }", description="Fills.", calls=["dig"])
+    library.add("fill", "async function fill(bot) { await dig(bot); }", kind="minecraft-program", description="Fills.", calls=["dig"])
     assert catalog.callers("dig") == ["fill"]
     assert [s.name for s in catalog.page(sort="name", per=1, page=2).skills] == ["fill"]
 
     served = Catalog(SkillLibrary(tmp_path / "lib", embedder=embedder), ttl_s=0.2)  # as the app uses it
     assert len(served) == 2  # the first load waits
-    library.add("plant", "async function plant(bot) {}", description="Plants a sapling.")
+    library.add("plant", "async function plant(bot) {}", kind="minecraft-program", description="Plants a sapling.")
     deadline = time.monotonic() + 5  # later rechecks run in the background: the answer comes soon
     while served.get("plant") is None and time.monotonic() < deadline:
         time.sleep(0.05)

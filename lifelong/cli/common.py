@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lifelong.config import ROLES, ConfigError, Settings, load_settings
+from lifelong import worlds
+from lifelong.config import ConfigError, Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,7 +57,7 @@ def settings_with_llm(
     if llm_url:
         llm["base_url"] = llm_url
     if model:
-        llm["models"] = {role: model for role in ROLES}
+        llm["models"] = {role: model for role in worlds.roles()}
     if budget_usd is not None:
         llm["budget_usd"] = budget_usd
     return load_settings(config, **({"llm": llm} if llm else {}), **overrides)
