@@ -19,11 +19,18 @@ from typer.testing import CliRunner
 from lifelong.config import LLMSettings
 from lifelong.library import SkillLibrary
 from lifelong.llm import LLM, LLMError
-from lifelong.loop import Attempt
+from lifelong.loop import Attempt, Task
 from lifelong.openai_server import ChatServer, Fault
 from lifelong.robotics.eureka import EurekaConfig, EurekaWorld, RunMismatch, run_eureka
 from lifelong.robotics.pool import run_jobs
 from lifelong.robotics.reflection import TrainingCurves, hints, policy_feedback, sample
+from lifelong.robotics.scores import (
+    FAILED_F,
+    MethodScore,
+    Results,
+    evaluate_methods,
+    evaluation_seeds,
+)
 from lifelong.robotics.tasks import load_card
 from lifelong.runs import RunDir
 
@@ -298,3 +305,39 @@ def test_cli_rejects_a_sandbox_breaking_reward_file(tmp_path):
     output = " ".join(result.output.split())  # rich wraps long lines
     assert "bad.py: line 2: import of 'os' is not allowed" in output
     assert load_card("InvertedPendulum").name == "InvertedPendulum"
+
+
+def test_final_evaluation_uses_seeds_and_episodes_unseen_by_selection(tmp_path):
+    """The best reward is picked on training seed = iteration and episodes 0-4; its final scores
+    come from other training seeds and other episodes, and results.json says which."""
+    card = write_card(tmp_path)
+    config = EurekaConfig(samples=1, steps=512, seeds=2, workers=2)
+    world = EurekaWorld(card, llm=None, run=RunDir(tmp_path / "run"), config=config)  # type: ignore[arg-type]
+    (attempt,) = world.verify(Task("PendulumQuick"), [reply(SOUND)], round=0)
+    assert attempt.success, attempt.evidence.get("reason")
+    world.store(Task("PendulumQuick"), attempt)
+    results = json.loads((world.run.path / "results.json").read_text())
+    assert results["selection_seeds"] == [0]
+    assert results["evaluation_seeds"] == evaluation_seeds(2, [0]) == [1000, 1001]
+    assert not set(results["selection_episodes"]) & set(results["evaluation_episodes"])
+    assert sorted(p.name for p in (world.run.path / "final/eureka").iterdir()) == ["seed1000", "seed1001"]
+    # a resumed world remembers which seeds selected the reward
+    state = world.state_dict()
+    again = EurekaWorld(card, llm=None, run=RunDir(tmp_path / "run", resume=True), config=config)  # type: ignore[arg-type]
+    again.load_state_dict(state)
+    assert again.selection_seeds == [0]
+
+
+def test_a_failed_seed_counts_in_f_as_a_failure_and_is_reported(tmp_path):
+    card = write_card(tmp_path)
+    scores = evaluate_methods(str(card), {"eureka": {"kind": "code", "code": NAN}}, tmp_path / "run",
+                              steps=512, seeds=[1000, 1001], workers=2, timeout_s=120)
+    eureka = scores["eureka"]
+    assert eureka.failed_seeds == [1000, 1001] and eureka.seeds == []
+    assert eureka.success_mean == FAILED_F  # not NaN: the failures are the score
+    assert all("non-finite" in f for f in eureka.failures)
+    table = Results("PendulumQuick", "upright_steps", 512, [1000, 1001], scores).markdown()
+    assert "| 0/2 |" in table and "eureka seed 1000:" in table and "eureka seed 1001:" in table
+    # one trained seed and one failed one: the mean halves, it does not ignore the failure
+    mixed = MethodScore("eureka", seeds=[1000], success=[10.0], returns=[5.0], failed_seeds=[1001])
+    assert mixed.success_mean == 5.0 and mixed.success_std == 5.0 and mixed.return_mean == 5.0

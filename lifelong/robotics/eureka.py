@@ -10,7 +10,8 @@ verify     static sandbox checks in this process, then every surviving candidate
            in its own worker process (lifelong.robotics.pool); fitness = max of F over
            training (Eureka's); failures carry their exact reason
 store      multi-seed final evaluation of the best reward against the human and sparse
-           rewards (lifelong.robotics.scores), then the reward code (kind reward-function)
+           rewards (lifelong.robotics.scores) on training seeds and episodes disjoint from
+           the ones that selected it, then the reward code (kind reward-function)
            and the best seed's policy checkpoint with the scores (kind policy) go into the
            library
 =========  ============================================================================
@@ -56,6 +57,7 @@ from lifelong.robotics.scores import (
     EVAL_EPISODES,
     Results,
     evaluate_methods,
+    evaluation_seeds,
     json_safe,
 )
 from lifelong.robotics.tasks import TaskCard, load_card
@@ -111,6 +113,7 @@ class EurekaWorld:
         self.done = False
         self.results: dict[str, Any] | None = None
         self.stored: list[str] = []
+        self.selection_seeds: list[int] = []  # candidates' training seeds (one per iteration)
         self._examples: list[dict[str, Any]] | None = None
 
     # ---- configuration derived from the card ----------------------------------------------
@@ -216,7 +219,8 @@ class EurekaWorld:
             slots.append((i, reply, code, folder))
             jobs.append({
                 "card": self.card_ref, "reward": {"kind": "code", "code": code},
-                "steps": self.steps, "seed": round, "eval_seeds": list(EVAL_EPISODES),
+                "steps": self.steps, "seed": self._selection_seed(round),
+                "eval_seeds": list(EVAL_EPISODES),
                 "out_dir": str(folder), "log_dir": self._log_dir(folder.name), "limits": {"call_timeout_s": self.config.call_timeout_s,
                                                    "first_call_timeout_s": self.config.first_call_timeout_s},
             })
@@ -236,6 +240,13 @@ class EurekaWorld:
                                            result.get("reason", "unknown failure"), round)
             self._record(folder, attempts[i], result)
         return [a for a in attempts if a is not None]
+
+    def _selection_seed(self, rnd: int) -> int:
+        """The candidates' training seed in iteration ``rnd`` (recorded: the final evaluation
+        avoids it)."""
+        if rnd not in self.selection_seeds:
+            self.selection_seeds = sorted({*self.selection_seeds, rnd})
+        return rnd
 
     def _log_dir(self, name: str) -> str | None:
         return str(Path(self.config.log_dir) / name) if self.config.log_dir else None
@@ -269,20 +280,21 @@ class EurekaWorld:
         fault_point("candidate")
 
     def store(self, task: Task, best: Attempt) -> str | None:
-        """Final multi-seed evaluation, the results table, then the library."""
+        """Final multi-seed evaluation (seeds unseen by selection), the results table, the library."""
         code = best.evidence["code"]
+        seeds = evaluation_seeds(self.config.seeds, self.selection_seeds)
         self.on_event("final", {"methods": 3, "seeds": self.config.seeds})
         scores = evaluate_methods(
             self.card_ref,
             {"eureka": {"kind": "code", "code": code}, "human": {"kind": "human"},
              "sparse": {"kind": "sparse"}},
-            self.run.path, steps=self.final_steps, seeds=list(range(self.config.seeds)),
+            self.run.path, steps=self.final_steps, seeds=seeds,
             workers=self.config.workers, timeout_s=self.timeout_s(self.final_steps),
             log_dir=self._log_dir("final"),
             on_done=self._final_done,
         )
-        results = Results(self.card.name, self.card.success.name, self.final_steps,
-                          list(range(self.config.seeds)), scores)
+        results = Results(self.card.name, self.card.success.name, self.final_steps, seeds, scores,
+                          selection_seeds=self.selection_seeds)
         results.write(self.run.path)
         self.results = {**results.to_dict(), "best_round": best.round, "fitness": best.score}
         self.run.log("results", human_normalized_score=results.normalized("eureka"),
@@ -295,9 +307,9 @@ class EurekaWorld:
 
     def _store_in_library(self, best: Attempt, results: Results) -> str | None:
         eureka, sparse = results.methods["eureka"], results.methods["sparse"]
-        if self.library is None or not eureka.success:
+        if self.library is None or not eureka.seeds:
             return None
-        if sparse.success and eureka.success_mean < sparse.success_mean:
+        if sparse.seeds and eureka.success_mean < sparse.success_mean:
             # Not verified: the sparse reward does better. Kept in the run folder, not the library.
             self.run.log("not_stored", reason="the best reward scores below the sparse reward",
                          F=eureka.success_mean, F_sparse=sparse.success_mean)
@@ -336,7 +348,8 @@ class EurekaWorld:
 
     def state_dict(self) -> dict[str, Any]:
         return {"task": self.card.name, "done": self.done, "results": self.results,
-                "stored": self.stored, "examples": self._examples}
+                "stored": self.stored, "examples": self._examples,
+                "selection_seeds": self.selection_seeds}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("task", self.card.name) != self.card.name:
@@ -346,6 +359,7 @@ class EurekaWorld:
         self.results = state.get("results")
         self.stored = state.get("stored", [])
         self._examples = state.get("examples")
+        self.selection_seeds = state.get("selection_seeds", [])
 
 
 def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
@@ -371,7 +385,10 @@ def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
         "rejected": sum(1 for c in candidates if not c.get("success")),
         "best_fitness": results.get("fitness"),
         "methods": {k: {"success_mean": v["success_mean"], "success_std": v["success_std"],
-                        "return_mean": v["return_mean"]} for k, v in results.get("methods", {}).items()},
+                        "return_mean": v["return_mean"], "failed_seeds": v.get("failed_seeds", [])}
+                    for k, v in results.get("methods", {}).items()},
+        "selection_seeds": results.get("selection_seeds"),
+        "evaluation_seeds": results.get("evaluation_seeds"),
         "library": world.stored,
         "run_dir": str(world.run.path),
     })

@@ -7,6 +7,13 @@ training seeds). 1.0 means as good as the human reward, 0.0 as good as the spars
 human and sparse rewards score the same (InvertedPendulum's gymnasium reward *is* its sparse
 reward) the ratio is undefined and reported as null with that reason.
 
+The final evaluation must not reuse what picked the reward: its training seeds
+(:func:`evaluation_seeds`, from :data:`FINAL_SEED_BASE` on) and its evaluation episodes
+(:data:`FINAL_EPISODES`) are disjoint from the candidates' (training seed = iteration,
+episodes :data:`EVAL_EPISODES`), so F is not inflated by selection on the same draws. A seed whose
+training fails counts in F as a failure (:data:`FAILED_F`, what a policy that achieves nothing
+scores) and is listed with its reason; dropping it would report the mean of the lucky seeds.
+
 Every (method, seed) training runs as a job in :mod:`lifelong.robotics.pool` and leaves its result
 in ``<run>/final/<method>/seed<k>/result.json``, so an interrupted evaluation resumes where it
 stopped. The table goes to ``<run>/results.{json,csv,md}``.
@@ -28,13 +35,34 @@ from lifelong.robotics.pool import run_jobs
 from lifelong.runs import atomic_write_json, atomic_write_text
 
 DEFAULT_SEEDS = 5
-EVAL_EPISODES = (0, 1, 2, 3, 4)
+EVAL_EPISODES = (0, 1, 2, 3, 4)        # the candidates' evaluation episodes (selection)
+FINAL_EPISODES = (5, 6, 7, 8, 9)       # the final evaluation's episodes: disjoint from selection
+FINAL_SEED_BASE = 1000                 # final training seeds start here; candidates use 0, 1, ...
+FAILED_F = 0.0                         # F of a seed whose training failed: no policy, no success
 METHODS = ("eureka", "human", "sparse")
+
+
+def evaluation_seeds(count: int, selection: list[int] | tuple[int, ...] = ()) -> list[int]:
+    """``count`` final-evaluation training seeds, none of them among the ``selection`` seeds."""
+    taken = set(selection)
+    seeds: list[int] = []
+    seed = FINAL_SEED_BASE
+    while len(seeds) < count:
+        if seed not in taken:
+            seeds.append(seed)
+        seed += 1
+    return seeds
 
 
 @dataclass
 class MethodScore:
-    """One reward trained on several seeds; F and the human return per seed."""
+    """One reward trained on several seeds; F and the human return per trained seed.
+
+    ``seeds``/``success``/``returns``/``policies`` describe the seeds that trained;
+    ``failed_seeds``/``failures`` the ones that did not. F's mean and spread count each failed
+    seed as :data:`FAILED_F` (the human return's cover the trained seeds only: a failed seed has
+    no policy to measure).
+    """
 
     method: str
     seeds: list[int] = field(default_factory=list)
@@ -44,6 +72,7 @@ class MethodScore:
     wall_s: float = 0.0
     failures: list[str] = field(default_factory=list)
     policies: list[str] = field(default_factory=list)
+    failed_seeds: list[int] = field(default_factory=list)
 
     @staticmethod
     def _mean(xs: list[float]) -> float:
@@ -54,12 +83,17 @@ class MethodScore:
         return float(statistics.pstdev(xs)) if len(xs) > 1 else 0.0 if xs else math.nan
 
     @property
+    def f_per_seed(self) -> list[float]:
+        """F of every seed, failed ones included as :data:`FAILED_F`."""
+        return self.success + [FAILED_F] * len(self.failed_seeds)
+
+    @property
     def success_mean(self) -> float:
-        return self._mean(self.success)
+        return self._mean(self.f_per_seed)
 
     @property
     def success_std(self) -> float:
-        return self._std(self.success)
+        return self._std(self.f_per_seed)
 
     @property
     def return_mean(self) -> float:
@@ -107,8 +141,9 @@ class Results:
     task: str
     metric: str
     steps: int
-    seeds: list[int]
+    seeds: list[int]  # the final evaluation's training seeds
     methods: dict[str, MethodScore]
+    selection_seeds: list[int] = field(default_factory=list)  # the candidates' training seeds
 
     def normalized(self, method: str) -> float | None:
         m, h, s = (self.methods.get(k) for k in (method, "human", "sparse"))
@@ -127,6 +162,9 @@ class Results:
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
             "task": self.task, "metric": self.metric, "steps": self.steps, "seeds": self.seeds,
+            "selection_seeds": self.selection_seeds, "evaluation_seeds": self.seeds,
+            "selection_episodes": list(EVAL_EPISODES), "evaluation_episodes": list(FINAL_EPISODES),
+            "failed_f": FAILED_F,
             "methods": {k: v.summary() for k, v in self.methods.items()},
             "human_normalized_score": self.normalized("eureka"),
             "human_normalized": {k: self.normalized(k) for k in self.methods},
@@ -135,7 +173,7 @@ class Results:
 
     def rows(self) -> list[dict[str, Any]]:
         return [
-            {"task": self.task, "method": k, "seeds_ok": len(v.success), "F_mean": v.success_mean,
+            {"task": self.task, "method": k, "seeds_ok": len(v.seeds), "F_mean": v.success_mean,
              "F_std": v.success_std, "return_mean": v.return_mean, "return_std": v.return_std,
              "human_normalized": self.normalized(k), "env_steps": v.env_steps}
             for k, v in self.methods.items()
@@ -153,8 +191,18 @@ class Results:
                 f"{row['return_mean']:.4g} ± {row['return_std']:.3g} | "
                 f"{'n/a' if norm is None else f'{norm:.3f}'} | {row['seeds_ok']}/{len(self.seeds)} |"
             )
-        note = f"\n\n{self.note}" if self.note else ""
+        notes = [n for n in (self.note, self.failure_note) if n]
+        note = "".join(f"\n\n{n}" for n in notes)
         return head + "\n".join(lines) + note + "\n"
+
+    @property
+    def failure_note(self) -> str:
+        """The failed seeds, each with its reason: they count in F as failures."""
+        lines = [f"- {k} {reason}" for k, v in self.methods.items() for reason in v.failures]
+        if not lines:
+            return ""
+        return (f"Failed seeds count in F as {FAILED_F:g} (a policy that achieves nothing):\n"
+                + "\n".join(lines))
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -181,12 +229,14 @@ def evaluate_methods(
     run_path: Path,
     steps: int,
     seeds: list[int],
+    episodes: list[int] | tuple[int, ...] = FINAL_EPISODES,
     workers: int | None = None,
     timeout_s: float | None = None,
     on_done: Callable[[str, int, dict[str, Any]], None] | None = None,
     log_dir: str | None = None,
 ) -> dict[str, MethodScore]:
-    """Train every reward spec in ``rewards`` on every seed (in parallel); F and return per seed.
+    """Train every reward spec in ``rewards`` on every seed (in parallel); F and return per seed,
+    measured on the evaluation ``episodes``.
 
     ``rewards`` maps method -> reward spec as the pool takes it ({"kind": "human"} or
     {"kind": "code", "code": ...}). Finished (method, seed) pairs found on disk are not rerun.
@@ -202,7 +252,7 @@ def evaluate_methods(
                 continue
             keys.append((method, seed))
             jobs.append({"card": card_ref, "reward": spec, "steps": steps, "seed": seed,
-                         "eval_seeds": list(EVAL_EPISODES), "out_dir": str(folder),
+                         "eval_seeds": list(episodes), "out_dir": str(folder),
                          "log_dir": f"{log_dir}/{method}/seed{seed}" if log_dir else None})
 
     def finished(i: int, result: dict[str, Any]) -> None:
@@ -218,6 +268,7 @@ def evaluate_methods(
     for (method, seed), result in sorted(done.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         score = scores[method]
         if not result.get("ok"):
+            score.failed_seeds.append(seed)
             score.failures.append(f"seed {seed}: {result.get('reason')}")
             continue
         score.seeds.append(seed)
