@@ -4,7 +4,13 @@ Why a wrapper around ``openai.OpenAI`` at all:
 
 * **Cost control.** Every call is charged to a role in a :class:`Ledger` that lives in the run
   folder (so ``--resume`` keeps counting) and is checked against the token and dollar budgets.
-* **Reruns are free.** Replies are cached on disk by (model, messages, temperature, n).
+* **Reruns are free, samples stay random.** At temperature 0 replies are cached on disk by
+  (model, messages, temperature, n) and shared between runs. At temperature > 0 a reply is a
+  sample: it is cached only in its own run folder (``llm_cache/``), keyed by the request *and*
+  its occurrence in this process (the k-th identical request), so ``--resume`` replays the run's
+  own calls for free while a new run draws new samples (a shared cache would replay the first
+  run's "random" samples forever and hide the variance between runs). ``replay_dir`` (the CLI's
+  ``--replay DIR``) deliberately replays another run's samples.
 * **Local servers differ.** Ollama and llama.cpp ignore ``n``; we top the samples up with more calls.
 * **Errors a user can act on.** The ``openai`` client already retries 429/5xx/timeouts with
   exponential backoff; what is left after that is turned into a message that says what to do.
@@ -31,6 +37,7 @@ from lifelong.runs import atomic_write_json
 
 LEDGER_FILE = "llm_ledger.json"
 DEFAULT_CACHE_DIR = Path(".cache/lifelong/llm")
+RUN_CACHE = "llm_cache"  # a run's own sampled replies (temperature > 0), inside its run folder
 MALFORMED_RETRIES = 2  # a 200 in the wrong format is rarely transient: a couple of tries is enough
 MIN_REPLY_TOKENS = 32  # a budget-capped reply shorter than this is worthless: refuse the call instead
 RETRIED_4XX = (408, 409, 429)  # the 4xx statuses the openai client retries (timeout, conflict, rate)
@@ -164,12 +171,19 @@ class LLM:
         settings: LLMSettings,
         run_dir: Path | None = None,
         cache_dir: Path | None = DEFAULT_CACHE_DIR,
+        replay_dir: Path | None = None,
     ) -> None:
+        """``cache_dir``: the temperature-0 cache shared by runs; ``run_dir``: the run folder,
+        whose ``llm_cache/`` holds this run's samples; ``replay_dir``: another run folder whose
+        samples are replayed (``--replay``)."""
         if not settings.base_url:
             raise LLMNotConfigured()
         self.settings = settings
         self.ledger = Ledger.load(run_dir / LEDGER_FILE if run_dir else None)
         self.cache = ResponseCache(cache_dir) if (settings.cache and cache_dir) else None
+        self.samples = ResponseCache(run_dir / RUN_CACHE) if (settings.cache and run_dir) else None
+        self.replay = ResponseCache(replay_dir / RUN_CACHE) if replay_dir else None
+        self._asked: dict[str, int] = {}  # sampled requests seen by this process, per request key
         self._lock = threading.Lock()
         import openai  # ~2 s to import: only commands that really talk to an LLM pay for it
 
@@ -191,7 +205,9 @@ class LLM:
         model = self.settings.model_for(role)
         temp = self.settings.temperature if temperature is None else temperature
         key = ResponseCache.key(model, messages, temp, n)
-        if self.cache and (hit := self.cache.get(key)) is not None:
+        if temp > 0:
+            key = self._sample_key(key)
+        if (hit := self._cached(key, temp)) is not None:
             with self._lock:
                 self.ledger.charge(role, 0, 0, 0.0, cached=True)
             return hit
@@ -202,9 +218,31 @@ class LLM:
             max_tokens = self._reply_tokens(model, messages, want)
             capped |= max_tokens < self.settings.max_tokens
             contents += self._complete(role, model, messages, want, temp, max_tokens)
-        if self.cache and not capped:  # a reply cut short by the budget must be asked again later
-            self.cache.put(key, contents[:n])
+        store = self.cache if temp == 0 else self.samples
+        if store and not capped:  # a reply cut short by the budget must be asked again later
+            store.put(key, contents[:n])
         return contents[:n]
+
+    def _sample_key(self, key: str) -> str:
+        """The key of the k-th identical sampled request of this process: a resumed run redoes
+        its calls in order and replays them; asking the same twice still draws twice."""
+        with self._lock:
+            k = self._asked.get(key, 0)
+            self._asked[key] = k + 1
+        return hashlib.sha256(f"{key}:{k}".encode()).hexdigest()
+
+    def _cached(self, key: str, temperature: float) -> list[str] | None:
+        """A cached reply: the shared cache at temperature 0; else this run's own samples, then
+        (copied into this run, so its --resume replays them too) the replayed run's."""
+        if temperature == 0:
+            return self.cache.get(key) if self.cache else None
+        if self.samples and (hit := self.samples.get(key)) is not None:
+            return hit
+        if self.replay and (hit := self.replay.get(key)) is not None:
+            if self.samples:
+                self.samples.put(key, hit)
+            return hit
+        return None
 
     @property
     def _endpoint(self) -> str:

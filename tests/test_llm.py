@@ -96,3 +96,47 @@ def test_budget_stops_spending(tmp_path):
         # the ledger survives into a resumed run and keeps the budget spent
         with pytest.raises(BudgetExceeded):
             make(server, tmp_path, budget_tokens=50).chat("action", [{"role": "user", "content": "x"}])
+
+
+def test_temperature_0_cache_is_shared_between_runs(tmp_path):
+    with ChatServer.scripted(["first"]) as server:
+        assert make(server, tmp_path / "run1").chat("action", MSGS) == ["first"]
+        shared = LLM(LLMSettings(base_url=server.base_url), run_dir=tmp_path / "run2",
+                     cache_dir=tmp_path / "run1" / "cache")
+        assert shared.chat("action", MSGS) == ["first"]
+        assert len(server.requests) == 1
+
+
+def sampler(server, run_dir, cache_dir, replay_dir=None):
+    """A client of one run that samples at temperature 1 (Eureka's), sharing ``cache_dir``."""
+    return LLM(LLMSettings(base_url=server.base_url, max_retries=0), run_dir=run_dir,
+               cache_dir=cache_dir, replay_dir=replay_dir)
+
+
+def test_samples_are_never_replayed_into_a_new_run(tmp_path):
+    cache = tmp_path / "shared"
+    with ChatServer.scripted([["a1", "a2"], ["b1", "b2"], ["c1", "c2"]]) as server:
+        assert sampler(server, tmp_path / "a", cache).chat("reward", MSGS, n=2, temperature=1.0) == ["a1", "a2"]
+        # a new run asking the same draws new samples: no variance hidden by a cache
+        run_b = sampler(server, tmp_path / "b", cache)
+        assert run_b.chat("reward", MSGS, n=2, temperature=1.0) == ["b1", "b2"]
+        # and so does the same run asking the same again
+        assert run_b.chat("reward", MSGS, n=2, temperature=1.0) == ["c1", "c2"]
+        assert len(server.requests) == 3
+
+
+def test_resume_replays_its_own_samples_and_replay_replays_another_runs(tmp_path):
+    cache = tmp_path / "shared"
+    with ChatServer.scripted([["a1"], ["a2"]]) as server:
+        first = sampler(server, tmp_path / "a", cache)
+        assert [first.chat("reward", MSGS, temperature=1.0) for _ in range(2)] == [["a1"], ["a2"]]
+        # --resume: a new process of the same run redoes its calls in order, for free
+        resumed = sampler(server, tmp_path / "a", cache)
+        assert [resumed.chat("reward", MSGS, temperature=1.0) for _ in range(2)] == [["a1"], ["a2"]]
+        assert resumed.ledger.roles["reward"].cached_calls == 2
+        # --replay a: a new run that deliberately replays run a's samples...
+        replay = sampler(server, tmp_path / "c", cache, replay_dir=tmp_path / "a")
+        assert replay.chat("reward", MSGS, temperature=1.0) == ["a1"]
+        # ...and keeps them, so its own --resume replays them without --replay
+        assert sampler(server, tmp_path / "c", cache).chat("reward", MSGS, temperature=1.0) == ["a1"]
+        assert len(server.requests) == 2

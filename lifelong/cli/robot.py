@@ -165,6 +165,9 @@ def train_robot(
     examples: Annotated[int, typer.Option(min=0, help="LLM loop: library rewards shown as examples")] = 2,
     run_dir: Annotated[Path | None, typer.Option(help="LLM loop: run folder")] = None,
     resume: Annotated[bool, typer.Option(help="LLM loop: continue the run in --run-dir")] = False,
+    replay: Annotated[Path | None, typer.Option(help="LLM loop: replay the sampled LLM replies of "
+                                                "this earlier run folder (a new run otherwise "
+                                                "draws new samples)")] = None,
     library: LibraryOption = None,
     config: ConfigOption = None,
     llm_url: LLMUrlOption = None,
@@ -178,7 +181,7 @@ def train_robot(
         run_llm_loop(task, iterations=iterations, samples=samples, budget=budget, seeds=seeds or 5,
                      workers=workers, temperature=temperature, examples=examples, run_dir=run_dir,
                      resume=resume, library=library, config=config, llm_url=llm_url, model=model,
-                     budget_usd=budget_usd, as_json=as_json, log_dir=log_dir)
+                     budget_usd=budget_usd, as_json=as_json, log_dir=log_dir, replay=replay)
         return
     card = open_card(task)
     spec, label = resolve_reward(reward)

@@ -83,7 +83,7 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
                  seeds: int, workers: int | None, temperature: float, examples: int,
                  run_dir: Path | None, resume: bool, library: Path | None, config: Path | None,
                  llm_url: str | None, model: str | None, budget_usd: float | None,
-                 as_json: bool, log_dir: Path | None = None) -> None:
+                 as_json: bool, log_dir: Path | None = None, replay: Path | None = None) -> None:
     """`train-robot TASK` without --reward: design the reward with the LLM (Eureka)."""
     from lifelong.robotics.eureka import EurekaConfig, RunMismatch, run_eureka
     from lifelong.robotics.tasks import TaskCardError, UnknownTaskError, load_card
@@ -102,7 +102,9 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
         run = RunDir(folder, resume=resume)
     except (RunExists, FileNotFoundError) as exc:
         fail(str(exc))
-    llm = LLM(settings.llm, run_dir=run.path)
+    if replay is not None and not replay.is_dir():
+        fail(f"--replay {replay}: no such run folder")
+    llm = LLM(settings.llm, run_dir=run.path, replay_dir=replay)
     eureka = EurekaConfig(samples=samples, steps=budget, seeds=seeds, workers=workers,
                           temperature=temperature, examples=examples,
                           log_dir=str(log_dir.resolve()) if log_dir else None)
