@@ -9,8 +9,11 @@
    set-up, the run itself, and the observation. Target < 50 ms. The peer is Voyager's way:
    every skill of the library sent and evaluated on every step.
 
-Usage: python benchmarks/bridge_bench.py [--n 1000] [--skills 1000] [--port 25595]
-Prints one JSON object.
+Both sides of each comparison get the same warm-up (``--warmup`` uncounted calls) and the same
+number of samples (benchmarks/common.py's ``repeat``).
+
+Usage: python benchmarks/bridge_bench.py [--n 1000] [--skills 1000] [--steps 30] [--warmup 5] [--port 25595]
+Prints one JSON object. Figures: the README's Benchmarks table (``make bench-report``).
 """
 
 from __future__ import annotations
@@ -23,24 +26,28 @@ import tempfile
 import time
 from pathlib import Path
 
-from lifelong.library import SkillLibrary, find_calls
+from common import repeat, stats_ms
+
+from lifelong.library import SkillLibrary
 from lifelong.minecraft.env import MinecraftEnv, SkillIndex
 from lifelong.minecraft.server import EmbeddedServer
 
 ECHO_JS = "const rl=require('readline').createInterface({input:process.stdin});rl.on('line',l=>process.stdout.write(l+'\\n'))"
 
 
-def pipe_round_trip(n: int) -> list[float]:
+def pipe_round_trip(n: int, warmup: int) -> list[float]:
     """The floor: a JSON line to a Node child and back over stdin/stdout."""
     proc = subprocess.Popen(["node", "-e", ECHO_JS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def ping() -> float:
+        t = time.perf_counter()
+        proc.stdin.write(json.dumps({"r": 0, "action": "ping"}).encode() + b"\n")
+        proc.stdout.readline()
+        return time.perf_counter() - t
+
     try:
-        out: list[float] = []
-        for i in range(n):
-            t = time.perf_counter()
-            proc.stdin.write(json.dumps({"r": i, "action": "ping"}).encode() + b"\n")
-            proc.stdout.readline()
-            out.append(time.perf_counter() - t)
-        return out
+        return repeat(ping, n, warmup)
     finally:
         proc.kill()
         proc.wait()
@@ -65,17 +72,12 @@ PROGRAM = """async function main(bot) {
 """
 
 
-def stats_ms(samples: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in samples)
-    return {"median_ms": round(statistics.median(ms), 3), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 3),
-            "min_ms": round(ms[0], 3)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000, help="round trips")
     ap.add_argument("--skills", type=int, default=1000, help="library size")
     ap.add_argument("--steps", type=int, default=30, help="program launches per variant")
+    ap.add_argument("--warmup", type=int, default=5, help="uncounted calls per side before measuring")
     ap.add_argument("--port", type=int, default=25595)
     args = ap.parse_args()
 
@@ -85,10 +87,8 @@ def main() -> None:
         try:
             env = MinecraftEnv(server, username="bench")
             env.reset(mode="hard")
-            for _ in range(50):
-                env.ping()
-            bridge = [env.ping() for _ in range(args.n)]
-            pipe = pipe_round_trip(args.n)
+            bridge = repeat(env.ping, args.n, args.warmup)
+            pipe = pipe_round_trip(args.n, args.warmup)
 
             lib = build_library(Path(tmp) / "lib", args.skills)
             names = lib.names()
@@ -107,19 +107,19 @@ def main() -> None:
 
             def voyager() -> float:
                 t = time.perf_counter()
-                find_calls(PROGRAM, names, own_name="main")  # the library's own resolution
                 obs = env.step(PROGRAM, all_skills)
                 assert obs["ok"], obs["error"]
                 return time.perf_counter() - t
 
-            ours()  # warm the compile cache for the steady state (new code compiles once)
-            launches = [ours() for _ in range(args.steps)]
-            voy = [voyager() for _ in range(max(5, args.steps // 3))]
-            obs_only = []
-            for _ in range(args.steps):
+            def observe() -> float:
                 t = time.perf_counter()
                 env.observe()
-                obs_only.append(time.perf_counter() - t)
+                return time.perf_counter() - t
+
+            # the same warm-up (new code compiles once: the steady state) and samples for each side
+            launches = repeat(ours, args.steps, args.warmup)
+            voy = repeat(voyager, args.steps, args.warmup)
+            obs_only = repeat(observe, args.steps, args.warmup)
             env.close()
         finally:
             server.stop()
