@@ -151,7 +151,7 @@ def test_eureka_rejects_bad_rewards_beats_sparse_and_stores_skills(tmp_path, emb
     methods = out["methods"]
     assert methods["eureka"]["success_mean"] > methods["sparse"]["success_mean"]
     assert isinstance(out["human_normalized_score"], float) and out["human_normalized_score"] > 0
-    for key in ("task", "reward", "eval_return_mean", "eval_return_std", "success_mean",
+    for key in ("task", "reward", "eval_return_mean", "eval_return_std_seeds", "success_mean",
                 "env_steps", "wall_s"):
         assert key in out
     results = json.loads((run.path / "results.json").read_text())

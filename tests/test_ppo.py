@@ -129,7 +129,7 @@ def test_cli_train_robot_json(tmp_path):
                                       "--save-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    for key in ("task", "reward", "eval_return_mean", "eval_return_std", "success_mean",
+    for key in ("task", "reward", "eval_return_mean", "eval_return_std_episodes", "success_mean",
                 "env_steps", "wall_s"):
         assert key in out
     assert out["task"] == "InvertedPendulum" and out["reward"] == "human"

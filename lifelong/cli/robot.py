@@ -97,8 +97,10 @@ def train_and_evaluate(card: TaskCard, card_ref: str, spec: dict[str, Any], labe
                        json_mode: bool = False) -> dict[str, Any]:
     """Train one policy per seed in a worker process, evaluate each deterministically; the summary.
 
-    eval_return_* / success_* pool the evaluation episodes of all seeds (seeds x episodes). A
-    reward the sandbox rejects while training ends the command with its reason.
+    eval_return_* / success_* pool the evaluation episodes of all seeds (seeds x episodes), so the
+    spreads are named ``*_std_episodes``: the LLM loop's summary reports the spread across seeds
+    instead (``*_std_seeds``). A reward the sandbox rejects while training ends the command with
+    its reason.
     """
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lifelong-train-") as run:
@@ -127,8 +129,8 @@ def _summary(card: TaskCard, label: str, results: list[dict[str, Any]], wall_s: 
                 for seed, r in enumerate(results)]
     return {
         "task": card.name, "reward": label, "eval_return_mean": float(np.mean(returns)),
-        "eval_return_std": float(np.std(returns)), "success_metric": card.success.name,
-        "success_mean": float(np.mean(successes)), "success_std": float(np.std(successes)),
+        "eval_return_std_episodes": float(np.std(returns)), "success_metric": card.success.name,
+        "success_mean": float(np.mean(successes)), "success_std_episodes": float(np.std(successes)),
         "env_steps": sum(r["env_steps"] for r in results), "wall_s": wall_s, "seeds": len(results),
         "per_seed": per_seed,
     }
@@ -196,5 +198,5 @@ def train_robot(
 def _print_summary(out: Console, s: dict[str, Any]) -> None:
     out.print(f"[bold]{s['task']}[/] reward={s['reward']} seeds={s['seeds']} "
               f"env_steps={s['env_steps']:,} wall={s['wall_s']:.1f}s")
-    out.print(f"  eval return {s['eval_return_mean']:.1f} ± {s['eval_return_std']:.1f}   "
-              f"{s['success_metric']} {s['success_mean']:.3f} ± {s['success_std']:.3f}")
+    out.print(f"  eval return {s['eval_return_mean']:.1f} ± {s['eval_return_std_episodes']:.1f}   "
+              f"{s['success_metric']} {s['success_mean']:.3f} ± {s['success_std_episodes']:.3f}")

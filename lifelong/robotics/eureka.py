@@ -371,10 +371,10 @@ def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
     return json_safe({
         "task": world.card.name, "reward": "eureka",
         "eval_return_mean": eureka.get("return_mean", nan),
-        "eval_return_std": eureka.get("return_std", nan),
+        "eval_return_std_seeds": eureka.get("return_std", nan),  # across the seeds' means
         "success_metric": world.card.success.name,
         "success_mean": eureka.get("success_mean", nan),
-        "success_std": eureka.get("success_std", nan),
+        "success_std_seeds": eureka.get("success_std", nan),
         "env_steps": sum(c.get("env_steps", 0) for c in _candidate_results(world))
         + sum(m.get("env_steps", 0) * len(m.get("seeds", [])) for m in results.get("methods", {}).values()),
         "wall_s": wall_s,
