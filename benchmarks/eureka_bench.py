@@ -85,7 +85,7 @@ def main() -> None:
         start = time.perf_counter()
         attempts = world.verify(task, world.write(task, []), 0)
         iteration_s = time.perf_counter() - start
-    ok = [a for a in attempts if a.success]
+    ok = [a for a in attempts if a.verified]
     peer_s = None
     if not args.no_peer:
         t0 = time.perf_counter()

@@ -36,11 +36,10 @@ from lifelong.library import SkillLibrary
 from lifelong.llm import LLM
 from lifelong.loop import Loop
 from lifelong.minecraft.action import ActionAgent
-from lifelong.minecraft.critic import Critic, parse_count_task
+from lifelong.minecraft.critic import parse_count_task
 from lifelong.minecraft.curriculum import Curriculum, QACache
-from lifelong.minecraft.describe import SkillManager
 from lifelong.minecraft.planner import planner_models, serve_planner
-from lifelong.minecraft.world import MinecraftWorld
+from lifelong.minecraft.run import minecraft_world
 from lifelong.runs import RunDir
 
 
@@ -92,8 +91,7 @@ def run_once(iterations: int, library_size: int, embedder: Embedder, base_url: s
         library.check_index()
         body = InstantBody()
         curriculum = Curriculum(llm, qa=QACache(tmp_path / "qa", embedder), seed=0)
-        world = MinecraftWorld(env=body, curriculum=curriculum, action=ActionAgent(llm, library),
-                               critic=Critic(llm), skills=SkillManager(llm, library), library=library, run=run)
+        world = minecraft_world(llm, library, run, body, curriculum=curriculum)
         llm_seconds = [0.0]
         chat = llm.chat
 

@@ -26,10 +26,19 @@ checkpointed), ``stored`` (the world's store returned), ``task_done`` (logged, n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from lifelong.events import (
+    CurriculumExhausted,
+    Event,
+    EventSink,
+    Resumed,
+    RoundDone,
+    TaskDone,
+    TaskProposed,
+    ignore,
+)
 from lifelong.runs import RunDir, fault_point
 
 
@@ -44,10 +53,15 @@ class Task:
 
 @dataclass
 class Attempt:
-    """One verified candidate. ``feedback`` is what the writer sees next round."""
+    """One candidate after the world's verification. ``feedback`` is what the writer sees next round.
+
+    ``verified`` has one meaning in every world: the candidate passed the world's verification, so
+    it may be stored (Minecraft: the program ran and the critic judged the task done; robots: the
+    reward trained a policy, whose fitness is ``score``). Only verified attempts are stored.
+    """
 
     candidate: str
-    success: bool
+    verified: bool
     score: float | None = None
     feedback: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -79,10 +93,22 @@ class World(Protocol):
 
 
 def best_of(attempts: list[Attempt]) -> Attempt | None:
-    """Successful attempts beat failed ones; among equals the higher score wins."""
+    """Verified attempts beat the others; among equals the higher score wins."""
     if not attempts:
         return None
-    return max(attempts, key=lambda a: (a.success, a.score if a.score is not None else float("-inf")))
+    return max(attempts, key=lambda a: (a.verified, a.score if a.score is not None else float("-inf")))
+
+
+def verified(attempt: Attempt | None) -> bool:
+    return bool(attempt and attempt.verified)
+
+
+def load_attempt(saved: dict[str, Any]) -> Attempt:
+    """An attempt from a checkpoint; checkpoints written before ``verified`` call it ``success``."""
+    saved = dict(saved)
+    if "success" in saved:
+        saved.setdefault("verified", saved.pop("success"))
+    return Attempt(**saved)
 
 
 @dataclass
@@ -96,8 +122,9 @@ class LoopState:
 class Loop:
     """Drive a :class:`World` for a number of iterations, checkpointing after every round.
 
-    ``stop_on_success`` ends a task at its first successful round (Voyager); with it off, every
-    round runs and the best attempt is kept (Eureka's iterative improvement).
+    ``stop_on_success`` ends a task at its first round with a verified attempt (Voyager); with it
+    off, every round runs and the best attempt is kept (Eureka's iterative improvement). Progress
+    goes to ``on_event`` as typed events (:mod:`lifelong.events`), each logged to the run first.
     """
 
     def __init__(
@@ -106,20 +133,20 @@ class Loop:
         run: RunDir,
         rounds: int = 4,
         stop_on_success: bool = True,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_event: EventSink = ignore,
     ) -> None:
         self.world = world
         self.run_dir = run
         self.rounds = rounds
         self.stop_on_success = stop_on_success
-        self.on_event = on_event or (lambda event: None)
+        self.on_event = on_event
         self.state = LoopState()
         self._resumed_task = False  # the task in progress came from a checkpoint
         if run.resumed and (checkpoint := run.load_checkpoint()):
             self.state = LoopState(**checkpoint["loop"])
             self._resumed_task = self.state.task is not None
             world.load_state_dict(checkpoint["world"])
-            self._emit("resumed", iteration=self.state.iteration)
+            self._emit(Resumed(self.state.iteration))
 
     def run(self, iterations: int) -> LoopState:
         """Run until ``iterations`` rounds in total have been spent (resumed ones included).
@@ -131,7 +158,7 @@ class Loop:
         while self.state.iteration < iterations:
             task, attempts = self._current_task()
             if task is None:
-                self._emit("curriculum_exhausted")
+                self._emit(CurriculumExhausted())
                 break
             self._run_task(task, attempts, iterations)
         return self.state
@@ -139,11 +166,11 @@ class Loop:
     def _saved_task(self) -> tuple[Task, list[Attempt]]:
         assert self.state.task is not None
         saved = self.state.task
-        return Task(**saved["task"]), [Attempt(**a) for a in saved["attempts"]]
+        return Task(**saved["task"]), [load_attempt(a) for a in saved["attempts"]]
 
     def _rounds_left(self, attempts: list[Attempt]) -> range:
-        """The rounds still to run: none after a success (with stop_on_success) or the last round."""
-        if self.stop_on_success and any(a.success for a in attempts):
+        """The rounds still to run: none after a verified attempt (with stop_on_success) or the last round."""
+        if self.stop_on_success and any(a.verified for a in attempts):
             return range(0)
         return range(len({a.round for a in attempts}), self.rounds)
 
@@ -161,7 +188,7 @@ class Loop:
         self._resumed_task = False
         task = self.world.propose()
         if task is not None:
-            self._emit("task_proposed", task=task.name, context=task.context)
+            self._emit(TaskProposed(task.name, task.context))
             self.state.task = {"task": asdict(task), "attempts": []}
             self._checkpoint()
         return task, []
@@ -176,18 +203,12 @@ class Loop:
             attempts += new
             self.state.iteration += 1
             best = best_of(new)
-            self._emit(
-                "round",
-                task=task.name,
-                round=rnd,
-                success=bool(best and best.success),
-                score=best.score if best else None,
-                feedback=best.feedback if best else "",
-            )
+            self._emit(RoundDone(task.name, rnd, verified(best), best.score if best else None,
+                                 best.feedback if best else ""))
             self.state.task = {"task": asdict(task), "attempts": [asdict(a) for a in attempts]}
             self._checkpoint()
             fault_point("round")
-            if self.stop_on_success and best and best.success:
+            if self.stop_on_success and verified(best):
                 break
         self._finish_task(task, attempts)
 
@@ -205,11 +226,11 @@ class Loop:
             self.state.task["skill"] = self._store(task, best)
             self._checkpoint()
         self.world.finish(task, best)
-        outcome = {"task": task.name, "success": bool(best and best.success),
-                   "skill": self.state.task["skill"], "iteration": self.state.iteration,
-                   "rounds": len({a.round for a in attempts})}
-        if not (self._resumed_task and self._logged("task_done", outcome)):
-            self._emit("task_done", **outcome)
+        done = TaskDone(task.name, verified(best), self.state.task["skill"], self.state.iteration,
+                        len({a.round for a in attempts}))
+        outcome = done.fields()
+        if not (self._resumed_task and self._logged(done.name, outcome)):
+            self._emit(done)
         fault_point("task_done")
         self.state.tasks_done += 1
         self.state.task = None
@@ -217,7 +238,7 @@ class Loop:
         self._checkpoint()
 
     def _store(self, task: Task, best: Attempt | None) -> str | None:
-        if not (best and best.success):
+        if not verified(best):
             return None
         skill = self.world.store(task, best)
         fault_point("stored")
@@ -230,5 +251,6 @@ class Loop:
     def _checkpoint(self) -> None:
         self.run_dir.save_checkpoint({"loop": asdict(self.state), "world": self.world.state_dict()})
 
-    def _emit(self, event: str, **fields: Any) -> None:
-        self.on_event(self.run_dir.log(event, **fields))
+    def _emit(self, event: Event) -> None:
+        self.run_dir.log(event.name, **event.fields())
+        self.on_event(event)

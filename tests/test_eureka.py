@@ -314,7 +314,7 @@ def test_final_evaluation_uses_seeds_and_episodes_unseen_by_selection(tmp_path):
     config = EurekaConfig(samples=1, steps=512, seeds=2, workers=2)
     world = EurekaWorld(card, llm=None, run=RunDir(tmp_path / "run"), config=config)  # type: ignore[arg-type]
     (attempt,) = world.verify(Task("PendulumQuick"), [reply(SOUND)], round=0)
-    assert attempt.success, attempt.evidence.get("reason")
+    assert attempt.verified, attempt.evidence.get("reason")
     world.store(Task("PendulumQuick"), attempt)
     results = json.loads((world.run.path / "results.json").read_text())
     assert results["selection_seeds"] == [0]

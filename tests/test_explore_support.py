@@ -16,12 +16,8 @@ from typing import Any
 from lifelong.config import LLMSettings
 from lifelong.library import SkillLibrary
 from lifelong.llm import LLM
-from lifelong.minecraft.action import ActionAgent
-from lifelong.minecraft.critic import Critic
-from lifelong.minecraft.curriculum import Curriculum
-from lifelong.minecraft.describe import SkillManager
 from lifelong.minecraft.gamedata import SMELTING, game_data
-from lifelong.minecraft.world import MinecraftWorld
+from lifelong.minecraft.run import minecraft_world
 from lifelong.runs import RunDir
 
 CALL = re.compile(r'(?:await\s+)?(mineBlock|craftItem|smeltItem)\(bot,\s*"(\w+)"(?:,\s*"(\w+)")?(?:,\s*(\d+))?\)'
@@ -114,16 +110,15 @@ class _Thrown(Exception):
 
 def make_world(base_url: str, tmp: Path, env=None, curriculum=None, embedder=None, resume=False,
                models: dict[str, str] | None = None):
-    """A MinecraftWorld on a real LLM client pointed at ``base_url`` (a local ChatServer)."""
+    """A MinecraftWorld (wired by :func:`lifelong.minecraft.run.minecraft_world`, as every run is)
+    on a real LLM client pointed at ``base_url`` (a local ChatServer)."""
     settings = LLMSettings(base_url=base_url, max_retries=3, **({"models": models} if models else {}))
     run = RunDir(tmp / "run", resume=resume)
     llm = LLM(settings, run_dir=run.path, cache_dir=None)
     library = SkillLibrary(tmp / "library", embedder=embedder)
     env = env or FakeMinecraftEnv()
-    world = MinecraftWorld(
-        env=env, curriculum=curriculum or Curriculum(llm, qa=None, seed=0),
-        action=ActionAgent(llm, library, docs="// mineBlock(bot, name, count): mine blocks"),
-        critic=Critic(llm), skills=SkillManager(llm, library), library=library, run=run)
+    world = minecraft_world(llm, library, run, env, curriculum=curriculum,
+                            docs="// mineBlock(bot, name, count): mine blocks")
     return world, env, library, run, llm
 
 

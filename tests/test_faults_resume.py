@@ -134,7 +134,7 @@ class TinyWorld:
 
     def verify(self, task: Task, candidates: list[str], round: int) -> list[Attempt]:
         ok = round >= int(task.name[1:]) % 3 and task.name != "t2"
-        return [Attempt(c, success=ok, score=float(round), round=round) for c in candidates]
+        return [Attempt(c, verified=ok, score=float(round), round=round) for c in candidates]
 
     def store(self, task: Task, best: Attempt) -> str | None:
         return self.library.add(task.name, best.candidate, kind="minecraft-program", description=f"does {task.name}").name

@@ -45,7 +45,7 @@ class CountingWorld:
 
     def verify(self, task, candidates, round):
         need = int(task.name[1:]) % 3
-        return [Attempt(c, success=round >= need, score=float(round), feedback=f"r{round}", round=round)
+        return [Attempt(c, verified=round >= need, score=float(round), feedback=f"r{round}", round=round)
                 for c in candidates]
 
     def store(self, task, best):
@@ -54,7 +54,7 @@ class CountingWorld:
 
     def finish(self, task, best):
         self.queue.pop(0)
-        self.done.append((task.name, bool(best and best.success)))
+        self.done.append((task.name, bool(best and best.verified)))
 
     def state_dict(self):
         return {"queue": self.queue, "stored": self.stored, "done": self.done}

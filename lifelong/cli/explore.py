@@ -1,15 +1,15 @@
 """`lifelong explore`: Voyager's lifelong exploration loop in Minecraft, with a live display.
 
-Starts (or reuses) the embedded server for the run's world, connects the bot, and runs the generic
-loop with the Minecraft world. The LLM is any OpenAI-compatible endpoint, or ``--llm planner``: the
+The flags become an :class:`lifelong.minecraft.run.ExploreConfig` for
+:func:`lifelong.minecraft.run.run_explore`, which starts (or reuses) the embedded server for the
+run's world, connects the bot and runs the generic loop with the Minecraft world; this module
+renders its events. The LLM is any OpenAI-compatible endpoint, or ``--llm planner``: the
 deterministic planner back end served on localhost (not a language model), which is also what
 runs when no endpoint is configured. ``--resume`` continues a run exactly where its checkpoint is.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ import typer
 from rich.console import Group
 from rich.live import Live
 from rich.panel import Panel
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from lifelong.cli.common import (
@@ -29,58 +30,44 @@ from lifelong.cli.common import (
     settings_with_llm,
     user_errors,
 )
-from lifelong.config import Settings
 from lifelong.embeddings import EmbedderUnavailable
-from lifelong.library import LibraryError, SkillLibrary
-from lifelong.llm import LLM, LLMError
-from lifelong.loop import Loop
+from lifelong.events import Event, LLMUsage, Resumed, TaskDone, TaskProposed
+from lifelong.library import LibraryError
+from lifelong.llm import LLMError
 from lifelong.minecraft import metrics
-from lifelong.minecraft.curriculum import (
-    Curriculum,
-    CurriculumError,
-    QACache,
-    StaticCurriculum,
-    curriculum_path,
+from lifelong.minecraft.curriculum import CurriculumError
+from lifelong.minecraft.events import (
+    BackendChosen,
+    ProgramRun,
+    RunOpened,
+    ServerStarting,
+    ViewerStarted,
 )
-from lifelong.minecraft.server import ServerError, real_time_only
-from lifelong.runs import RunDir, RunExists, atomic_write_json
+from lifelong.minecraft.run import ExploreConfig, run_explore
+from lifelong.minecraft.server import ServerError
+from lifelong.runs import RunDir, RunExists
 
-RUN_META = "run.json"
 PLANNER_NOTE = ("[bold yellow]planner[/]: using the deterministic planner back end (recipes and drop "
                 "tables from minecraft-data) — it is NOT a language model.")
+NO_ENDPOINT = "No LLM endpoint is configured (llm.base_url / --llm). "
 
 
-def _run_dir(run_dir: Path | None, resume: bool, settings: Settings) -> Path:
-    if run_dir is not None:
-        return run_dir
-    root = Path(settings.run_dir)
-    if resume:
-        runs = sorted(root.glob("explore-*"), key=lambda p: p.stat().st_mtime)
-        if not runs:
-            raise FileNotFoundError(f"no explore run under {root} to resume; pass --run-dir")
-        return runs[-1]
-    return root / time.strftime("explore-%Y%m%d-%H%M%S")
-
-
-def _meta(run: RunDir, given: dict[str, Any]) -> dict[str, Any]:
-    """A resumed run keeps its seed, curriculum, world and library unless a flag overrides them."""
-    path = run.path / RUN_META
-    saved = {}
-    if run.resumed and path.exists():
-        import json
-
-        saved = json.loads(path.read_text())
-    meta = {**saved, **{k: v for k, v in given.items() if v is not None}}
-    atomic_write_json(path, meta)
-    return meta
+def planner_note(event: BackendChosen, explain: bool = True) -> None:
+    """Say loudly that the planner is not a language model (and, if asked, why it was chosen)."""
+    if event.planner:
+        err_console.print(f"{NO_ENDPOINT if explain and event.implicit else ''}{PLANNER_NOTE}")
 
 
 class Display:
-    """The live panel: task, iteration, items, milestones, skills and cost, refreshed per event."""
+    """The live panel: progress, task, items, milestones, skills and cost, refreshed per event.
 
-    def __init__(self, iterations: int, backend: str) -> None:
+    On a terminal the panel starts with the loop's first event (after the server is up); elsewhere
+    each round and task prints one line.
+    """
+
+    def __init__(self, iterations: int) -> None:
         self.iterations = iterations
-        self.backend = backend
+        self.backend = "-"
         self.task = "-"
         self.iteration = 0
         self.items: dict[str, int] = {}
@@ -92,53 +79,81 @@ class Display:
         self.cost = 0.0
         self.live: Live | None = None
 
-    def event(self, e: dict[str, Any], llm: LLM | None = None) -> None:
-        kind = e.get("event")
-        if kind == "task_proposed":
-            self.task = e["task"]
-        elif kind == "step":
-            self.iteration = e["iteration"]
-            self.items = e.get("inventory") or {}
-            self.new_items = (e.get("new_items") or []) + self.new_items
-            self.milestones = e.get("milestones") or self.milestones
-            self.last = ("[green]success[/]" if e["success"] else "[red]failed[/]") + \
-                f" {(e.get('critique') or e.get('error') or '')[:160]}"
-        elif kind == "task_done" and e.get("skill") and e["skill"] not in self.skills:
-            self.skills.append(e["skill"])
-        if llm is not None:
-            self.tokens, self.cost = llm.ledger.tokens, llm.ledger.cost_usd
+    def __call__(self, event: Event) -> None:
+        match event:
+            case BackendChosen():
+                self.backend = event.label
+                planner_note(event)
+            case ServerStarting(world=world, reused=reused):
+                console.print(f"using the running embedded server for {world}" if reused
+                              else f"starting the embedded Minecraft server (world {world}) ...")
+            case ViewerStarted(url=url):
+                console.print(f"viewer: {url}")
+            case RunOpened(path=path, resumed=True):
+                self.replay(RunDir(Path(path), resume=True).events())
+            case LLMUsage(tokens=tokens, cost_usd=cost):
+                self.tokens, self.cost = tokens, cost
+            case _:
+                self.apply(event)
+                self.show(event)
         if self.live is not None:
             self.live.update(self.render())
-        elif kind in ("step", "task_done", "resumed"):
-            console.print(self.line(e), highlight=False)
 
-    def replay(self, events: list[dict[str, Any]]) -> None:
+    def apply(self, event: Event) -> None:
+        """Update the panel's state from a loop event."""
+        match event:
+            case TaskProposed(task=task):
+                self.task = task
+            case ProgramRun():
+                self.iteration = event.iteration
+                self.items = event.inventory or {}
+                self.new_items = list(event.new_items or []) + self.new_items
+                self.milestones = event.milestones or self.milestones
+                self.last = ("[green]success[/]" if event.success else "[red]failed[/]") + \
+                    f" {(event.critique or event.error or '')[:160]}"
+            case TaskDone(skill=skill) if skill and skill not in self.skills:
+                self.skills.append(skill)
+
+    def show(self, event: Event) -> None:
+        """Start the panel on a terminal; elsewhere print the event's line."""
+        if not isinstance(event, (TaskProposed, ProgramRun, TaskDone, Resumed)):
+            return
+        if console.is_terminal:
+            if self.live is None:
+                self.live = Live(self.render(), console=console, refresh_per_second=4)
+                self.live.start()
+        elif (line := self.line(event)) is not None:
+            console.print(line, highlight=False)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def replay(self, records: list[dict[str, Any]]) -> None:
         """Catch up with a resumed run's earlier events, silently."""
-        for e in events:
-            if e.get("event") in ("task_proposed", "step", "task_done"):
-                live, self.live = self.live, None
-                printing = console.quiet
-                console.quiet = True
-                try:
-                    self.event(e)
-                finally:
-                    console.quiet = printing
-                    self.live = live
+        for record in records:
+            if (event := Event.parse(record)) is not None:
+                self.apply(event)
 
-    def line(self, e: dict[str, Any]) -> str:
-        if e.get("event") == "step":
-            return (f"[{e['iteration']}/{self.iterations}] {e['task']} round {e['round']}: "
-                    f"{'success' if e['success'] else 'failed'} items={len(self.items)} "
-                    f"new={','.join(e.get('new_items') or []) or '-'}")
-        if e.get("event") == "task_done":
-            return f"  task '{e['task']}' {'done' if e['success'] else 'failed'} skill={e.get('skill')}"
-        return f"resumed at iteration {e.get('iteration')}"
+    def line(self, event: Event) -> str | None:
+        match event:
+            case ProgramRun():
+                return (f"[{event.iteration}/{self.iterations}] {event.task} round {event.round}: "
+                        f"{'success' if event.success else 'failed'} items={len(self.items)} "
+                        f"new={','.join(event.new_items or []) or '-'}")
+            case TaskDone():
+                return f"  task '{event.task}' {'done' if event.success else 'failed'} skill={event.skill}"
+            case Resumed(iteration=iteration):
+                return f"resumed at iteration {iteration}"
+        return None
 
     def render(self) -> Panel:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
-        table.add_row("iteration", f"{self.iteration} / {self.iterations}")
+        table.add_row("iteration", Group(f"{self.iteration} / {self.iterations}",
+                                         ProgressBar(total=self.iterations, completed=self.iteration, width=40)))
         table.add_row("task", self.task)
         table.add_row("last round", self.last or "-")
         table.add_row("inventory", ", ".join(f"{k} {v}" for k, v in sorted(self.items.items())) or "empty")
@@ -149,22 +164,6 @@ class Display:
         table.add_row("skills", f"{len(self.skills)}: {', '.join(self.skills[-6:])}")
         table.add_row("LLM", f"{self.backend}  tokens {self.tokens:,}  cost ${self.cost:.4f}")
         return Panel(Group(table), title="lifelong explore (Minecraft)")
-
-
-def _one_torch_thread() -> None:
-    """Embeddings share 2 cores with Node, the server and the bot: one torch thread is ~9x faster
-    under that contention (0.09 s vs 0.8 s per description, measured here)."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _curriculum(name: str, llm: LLM, library: SkillLibrary, run: RunDir, seed: int) -> Any:
-    if name == "auto":
-        return Curriculum(llm, qa=QACache(run.path / "qa", library.embedder), seed=seed)
-    path = curriculum_path(name)
-    helper = Curriculum(llm, qa=QACache(run.path / "qa", library.embedder), seed=seed)
-    return StaticCurriculum(path, context=helper.context)
 
 
 @user_errors(LLMError, LibraryError, EmbedderUnavailable, CurriculumError, RunExists, FileNotFoundError, OSError,
@@ -198,112 +197,23 @@ def explore(
 ) -> None:
     """Explore Minecraft: propose a task, write a program, run and judge it, keep the skill. Repeat."""
     settings = settings_with_llm(config, model=model, budget_usd=budget_usd)
-    if server and not resume:  # before anything starts; a resumed run checks its own settings in _explore
-        real_time_only(time_scale if time_scale is not None else settings.minecraft.time_scale, f"--server {server}")
-    _one_torch_thread()
-    backend = llm or ("planner" if not settings.llm.base_url else settings.llm.base_url)
-    planner_server = None
-    if backend == "planner":
-        from lifelong.minecraft.planner import LABEL, planner_models, serve_planner
-
-        planner_server = serve_planner()
-        settings.llm.base_url = planner_server.base_url
-        settings.llm.models = settings.llm.models.model_validate(planner_models())
-        settings.llm.cache = False
-        note = "" if llm else "No LLM endpoint is configured (llm.base_url / --llm). "
-        err_console.print(f"{note}{PLANNER_NOTE}")
-        label = LABEL
-    else:
-        settings.llm.base_url = backend
-        label = f"{backend} ({settings.llm.models.action})"
+    options = ExploreConfig(
+        iterations=iterations, llm=llm, curriculum=curriculum, seed=seed, run_dir=run_dir, resume=resume,
+        viewer=viewer, viewer_port=viewer_port, library=library, rounds=rounds, world=world, port=port,
+        server=server, difficulty=difficulty, program_timeout=program_timeout, time_scale=time_scale)
+    display = Display(iterations)
     try:
-        _explore(settings, label, iterations, curriculum, seed, run_dir, resume, viewer, viewer_port,
-                 library, rounds, world, port, server, difficulty, program_timeout, backend, time_scale)
+        report = run_explore(options, settings, on_event=display)
     except RuntimeError as exc:
         from lifelong.minecraft.env import EnvError
-        from lifelong.minecraft.server import ServerError
 
         if isinstance(exc, (EnvError, ServerError)):  # no Node, port taken, bot not an operator, ...
             fail(str(exc))
         raise
     finally:
-        if planner_server is not None:
-            planner_server.close()
-
-
-def _explore(settings: Settings, label: str, iterations: int, curriculum: str | None, seed: int | None,
-             run_dir: Path | None, resume: bool, viewer: bool, viewer_port: int, library: Path | None,
-             rounds: int, world: Path | None, port: int | None, server: str | None, difficulty: str,
-             program_timeout: float, backend: str, time_scale: float | None = None) -> None:
-    from lifelong.minecraft.action import ActionAgent
-    from lifelong.minecraft.critic import Critic
-    from lifelong.minecraft.describe import SkillManager
-    from lifelong.minecraft.env import MinecraftEnv
-    from lifelong.minecraft.server import DEFAULT_PORT, EmbeddedServer
-    from lifelong.minecraft.world import MinecraftWorld
-
-    path = _run_dir(run_dir, resume, settings)
-    run = RunDir(path, resume=resume)
-    meta = _meta(run, {"seed": seed, "curriculum": curriculum, "llm": label, "backend": backend,
-                       "library": str(library) if library else None, "world": str(world) if world else None,
-                       "port": port, "server": server, "time_scale": time_scale})
-    meta.setdefault("seed", 0)
-    meta.setdefault("time_scale", settings.minecraft.time_scale)  # a resumed run keeps its own
-    meta.setdefault("curriculum", "auto")
-    meta.setdefault("library", str(settings.library_dir))
-    meta.setdefault("world", str(run.path / "world"))
-    atomic_write_json(run.path / RUN_META, meta)
-    lib = SkillLibrary(meta["library"], embedder=settings.embedder)
-    llm = LLM(settings.llm, run_dir=run.path, cache_dir=None if backend == "planner" else Path(".cache/lifelong/llm"))
-    cur = _curriculum(meta["curriculum"], llm, lib, run, int(meta["seed"]))
-    embedded = None
-    started_here = False
-    if meta.get("server"):
-        real_time_only(meta["time_scale"], f"--server {meta['server']}")
-        target: Any = meta["server"]
-    else:
-        embedded = EmbeddedServer(world_dir=meta["world"], port=int(meta.get("port") or DEFAULT_PORT),
-                                  seed=int(meta["seed"]), difficulty=difficulty, time_scale=meta["time_scale"])
-        started_here = not embedded.status(probe=False).running
-        if started_here or meta.get("owns_server"):  # a resumed run stops the server its first part started
-            meta["owns_server"] = started_here = True
-            atomic_write_json(run.path / RUN_META, meta)
-        console.print(f"starting the embedded Minecraft server (world {meta['world']}) ..." if started_here
-                      else f"using the running embedded server for {meta['world']}")
-        embedded.ensure_running()
-        target = embedded
-    env = MinecraftEnv(target, timeout_s=program_timeout)
-    display = Display(iterations, label)
-    if run.resumed:
-        display.replay(run.events())
-    world_obj = MinecraftWorld(env=env, curriculum=cur, action=ActionAgent(llm, lib), critic=Critic(llm),
-                               skills=SkillManager(llm, lib), library=lib, run=run, seed=int(meta["seed"]),
-                               on_step=lambda record: display.event(record, llm))
-    loop = Loop(world_obj, run, rounds=rounds, on_event=lambda e: display.event(e, llm))
-    try:
-        if not run.resumed or not run.events("run_started"):
-            run.log("run_started", llm=label, curriculum=meta["curriculum"], seed=meta["seed"],
-                    library=meta["library"], world=meta["world"], iterations=iterations,
-                    time_scale=env.time_scale)
-        world_obj.start()
-        if viewer:
-            url = env.start_viewer(viewer_port)
-            run.log("viewer", url=url, pid=os.getpid())  # `lifelong serve` links a live run's viewer
-            console.print(f"viewer: {url}")
-        if console.is_terminal:
-            with Live(display.render(), console=console, refresh_per_second=4) as live:
-                display.live = live
-                loop.run(iterations)
-        else:
-            loop.run(iterations)
-    finally:
-        display.live = None
-        env.close()
-        if embedded is not None and started_here:
-            embedded.stop()
-    report = metrics.compute(run.path)
-    console.print(f"run {run.path}: {report['iterations']} iterations, {report['unique_items_count']} unique items, "
-                  f"{report['skills_learned']} skills, milestones {report['milestones']}, "
-                  f"{report['tokens']} tokens, ${report['cost_usd']:.4f}  (lifelong report {run.path})")
+        display.close()
+    console.print(f"run {report['run_dir']}: {report['iterations']} iterations, {report['unique_items_count']} "
+                  f"unique items, {report['skills_learned']} skills, milestones {report['milestones']}, "
+                  f"{report['tokens']} tokens, ${report['cost_usd']:.4f}  (lifelong report {report['run_dir']})")
     if (line := metrics.tick_rate_line(report)) is not None:
         console.print(line, highlight=False)

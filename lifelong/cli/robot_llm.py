@@ -14,7 +14,16 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lifelong.cli.common import console, err_console, fail, print_json, settings_with_llm
+from lifelong.events import Event, Resumed, RoundDone
 from lifelong.llm import LLM, LLMError, LLMNotConfigured
+from lifelong.robotics.events import (
+    CandidateRejected,
+    CandidateTrained,
+    FinalEvaluationStarted,
+    FinalRunDone,
+    RewardsRequested,
+    TrainingStarted,
+)
 from lifelong.runs import RunDir, RunExists
 
 NO_LLM_HINT = ("\nTo train without an LLM, give a reward: --reward human, --reward sparse or "
@@ -50,33 +59,35 @@ class Bars:
         self.rounds = self.progress.add_task("iterations", total=iterations, note="")
         self.jobs = self.progress.add_task("candidates", total=0, note="", visible=False)
 
-    def __call__(self, kind: str, fields: dict[str, Any]) -> None:
+    def __call__(self, event: Event) -> None:
         p = self.progress
-        if kind == "resumed":
-            p.update(self.rounds, completed=fields.get("iteration", 0))
-        elif kind == "writing":
-            p.update(self.rounds, note=f"asking the LLM for {fields['samples']} rewards")
-        elif kind == "training":
-            p.update(self.jobs, description=f"iteration {fields['round'] + 1}: training",
-                     total=fields["jobs"], completed=0, visible=True,
-                     note=f"{fields['rejected']} rejected by the sandbox")
-        elif kind in ("candidate_done", "candidate_rejected"):
-            if kind == "candidate_done":
+        match event:
+            case Resumed(iteration=iteration):
+                p.update(self.rounds, completed=iteration)
+            case RewardsRequested(samples=samples):
+                p.update(self.rounds, note=f"asking the LLM for {samples} rewards")
+            case TrainingStarted(round=rnd, jobs=jobs, rejected=rejected):
+                p.update(self.jobs, description=f"iteration {rnd + 1}: training", total=jobs, completed=0,
+                         visible=True, note=f"{rejected} rejected by the sandbox")
+            case CandidateRejected(round=rnd, index=index, reason=reason):
+                self._failed(rnd, index, "rejected", reason)
+            case CandidateTrained(round=rnd, index=index, ok=ok, reason=reason):
                 p.advance(self.jobs)
-            if not fields.get("ok"):
-                reason = str(fields.get("reason", "")).splitlines()[-1][:160]
-                verb = "rejected" if kind == "candidate_rejected" else "failed"
-                p.console.print(f"  iteration {fields['round'] + 1}, candidate {fields['index']} "
-                                f"{verb}: {reason}", highlight=False, markup=False)
-        elif kind == "round":
-            score = fields.get("score")
-            p.advance(self.rounds)
-            p.update(self.rounds, note=f"best F {score:.4g}" if score is not None else "no reward trained")
-        elif kind == "final":
-            p.update(self.jobs, description="final evaluation", completed=0,
-                     total=fields["methods"] * fields["seeds"], note="best vs human vs sparse")
-        elif kind == "final_done":
-            p.advance(self.jobs)
+                if not ok:
+                    self._failed(rnd, index, "failed", reason)
+            case RoundDone(score=score):
+                p.advance(self.rounds)
+                p.update(self.rounds, note=f"best F {score:.4g}" if score is not None else "no reward trained")
+            case FinalEvaluationStarted(methods=methods, seeds=seeds):
+                p.update(self.jobs, description="final evaluation", completed=0, total=methods * seeds,
+                         note="best vs human vs sparse")
+            case FinalRunDone():
+                p.advance(self.jobs)
+
+    def _failed(self, rnd: int, index: int, verb: str, reason: str) -> None:
+        last = (reason.splitlines() or [""])[-1][:160]
+        self.progress.console.print(f"  iteration {rnd + 1}, candidate {index} {verb}: {last}",
+                                    highlight=False, markup=False)
 
 
 def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None,

@@ -116,13 +116,13 @@ class SolveWorld(MinecraftWorld):
 
     def write(self, task: Task, history: list[Attempt]) -> list[str]:
         if not history and task.name in self.last_failed:
-            history = [Attempt(candidate="", success=False, evidence=self.last_failed[task.name])]
+            history = [Attempt(candidate="", verified=False, evidence=self.last_failed[task.name])]
         return super().write(task, history)
 
     def verify(self, task: Task, candidates: list[str], round: int) -> list[Attempt]:
         attempts = super().verify(task, candidates, round)
         for a in attempts:
-            if not a.success:
+            if not a.verified:
                 keep = ("code", "error", "chat", "critique")
                 self.last_failed[task.name] = {k: a.evidence.get(k) for k in keep}
         return attempts

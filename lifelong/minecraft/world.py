@@ -17,11 +17,13 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+from lifelong.events import EventSink, ignore
 from lifelong.library import SkillLibrary, find_calls
-from lifelong.loop import Attempt, Task
+from lifelong.loop import Attempt, Task, verified
 from lifelong.minecraft.action import ActionAgent
 from lifelong.minecraft.critic import Critic
 from lifelong.minecraft.describe import SkillManager
+from lifelong.minecraft.events import ProgramRun
 from lifelong.minecraft.metrics import Tracker
 from lifelong.runs import RunDir
 
@@ -52,7 +54,7 @@ class MinecraftWorld:
 
     def __init__(self, env: Env, curriculum: Any, action: ActionAgent, critic: Critic,
                  skills: SkillManager, library: SkillLibrary, run: RunDir, seed: int = 0,
-                 on_step: Any = None) -> None:
+                 on_event: EventSink = ignore) -> None:
         self.env = env
         self.curriculum = curriculum
         self.action = action
@@ -61,7 +63,7 @@ class MinecraftWorld:
         self.library = library
         self.run = run
         self.seed = seed
-        self.on_step = on_step or (lambda record: None)
+        self.on_event = on_event
         self.obs: dict[str, Any] = {}
         self.tracker = Tracker()
         self.iteration = 0
@@ -102,7 +104,7 @@ class MinecraftWorld:
         return skill.name
 
     def finish(self, task: Task, best: Attempt | None) -> None:
-        self.curriculum.record(task.name, bool(best and best.success))
+        self.curriculum.record(task.name, verified(best))
 
     def state_dict(self) -> dict[str, Any]:
         keep = ("inventory", "position", "equipment", "inventory_slots_used", "voxels", "blocks_seen",
@@ -184,9 +186,9 @@ class MinecraftWorld:
         )
         self.timings["env_s"] += env_s
         self.timings["overhead_s"] += time.perf_counter() - t0 - env_s
-        self.on_step(record)
+        self.on_event(ProgramRun.from_record(record))
         feedback = evidence["critique"] or evidence["error"]
-        return Attempt(candidate=code if evidence["main"] else "", success=success,
+        return Attempt(candidate=code if evidence["main"] else "", verified=success,
                        score=1.0 if success else 0.0, feedback=feedback, evidence=evidence, round=round)
 
 

@@ -29,13 +29,21 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lifelong.events import EventSink, ignore
 from lifelong.llm import LLM
 from lifelong.loop import Attempt, Loop, Task, best_of
+from lifelong.robotics.events import (
+    CandidateRejected,
+    CandidateTrained,
+    FinalEvaluationStarted,
+    FinalRunDone,
+    RewardsRequested,
+    TrainingStarted,
+)
 from lifelong.robotics.pool import run_jobs
 from lifelong.robotics.reflection import (
     TrainingCurves,
@@ -65,7 +73,6 @@ from lifelong.runs import RunDir, atomic_write_json, atomic_write_text, fault_po
 
 WORLD = "robotics"
 Message = dict[str, str]
-Event = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
@@ -102,14 +109,14 @@ class EurekaWorld:
     """One robot task designed by an LLM; see the module docstring for the four steps."""
 
     def __init__(self, card_ref: str | Path, llm: LLM, run: RunDir, config: EurekaConfig | None = None,
-                 library: Any = None, on_event: Event | None = None) -> None:
+                 library: Any = None, on_event: EventSink = ignore) -> None:
         self.card_ref = str(card_ref)
         self.card: TaskCard = load_card(card_ref)
         self.llm = llm
         self.run = run
         self.config = config or EurekaConfig()
         self.library = library
-        self.on_event = on_event or (lambda kind, fields: None)
+        self.on_event = on_event
         self.done = False
         self.results: dict[str, Any] | None = None
         self.stored: list[str] = []
@@ -175,11 +182,11 @@ class EurekaWorld:
         last = [a for a in history if a.round == last_round]
         best = best_of(last)
         assert best is not None
-        if not best.success:  # a round where everything failed: build on the best reward so far
+        if not best.verified:  # a round where nothing trained: build on the best reward so far
             overall = best_of(history)
-            best = overall if overall is not None and overall.success else best
+            best = overall if overall is not None and overall.verified else best
         others = [(a.evidence.get("code") or a.candidate, a.evidence.get("reason", ""))
-                  for a in last if a is not best and not a.success]
+                  for a in last if a is not best and not a.verified]
         return next_messages(system, user, best.candidate, best.feedback, others)
 
     # ---- World protocol ---------------------------------------------------------------------
@@ -194,7 +201,7 @@ class EurekaWorld:
         messages = self.messages(history)
         rnd = len({a.round for a in history})
         atomic_write_json(self.run.path / "prompts" / f"round{rnd}.json", messages)
-        self.on_event("writing", {"round": rnd, "samples": self.config.samples})
+        self.on_event(RewardsRequested(rnd, self.config.samples))
         replies = self.llm.chat("reward", messages, n=self.config.samples,
                                 temperature=self.config.temperature)
         self.run.log("rewards_written", round=rnd, count=len(replies))
@@ -214,7 +221,7 @@ class EurekaWorld:
             except RewardRejected as exc:
                 attempts[i] = self._failed(reply, code, exc.rule, exc.reason, round)
                 self._record(folder, attempts[i])
-                self.on_event("candidate_rejected", {"round": round, "index": i, "reason": exc.reason})
+                self.on_event(CandidateRejected(round, i, exc.reason))
                 continue
             slots.append((i, reply, code, folder))
             jobs.append({
@@ -224,11 +231,10 @@ class EurekaWorld:
                 "out_dir": str(folder), "log_dir": self._log_dir(folder.name), "limits": {"call_timeout_s": self.config.call_timeout_s,
                                                    "first_call_timeout_s": self.config.first_call_timeout_s},
             })
-        self.on_event("training", {"round": round, "jobs": len(jobs), "rejected": len(candidates) - len(jobs)})
+        self.on_event(TrainingStarted(round, len(jobs), len(candidates) - len(jobs)))
 
         def done(j: int, result: dict[str, Any]) -> None:
-            self.on_event("candidate_done", {"round": round, "index": slots[j][0], "ok": result.get("ok"),
-                                             "reason": result.get("reason")})
+            self.on_event(CandidateTrained(round, slots[j][0], bool(result.get("ok")), str(result.get("reason") or "")))
 
         results = run_jobs(jobs, workers=self.config.workers, timeout_s=self.timeout_s(self.steps),
                            on_done=done)
@@ -255,7 +261,7 @@ class EurekaWorld:
         curves = TrainingCurves.from_history(result["history"], self.card.success.name)
         eval_success = result["eval_success"]
         return Attempt(
-            candidate=reply, success=True, score=fitness(result), feedback=policy_feedback(curves),
+            candidate=reply, verified=True, score=fitness(result), feedback=policy_feedback(curves),
             round=rnd,
             evidence={"code": code, "max_success": result["max_success"],
                       "eval_success_mean": sum(eval_success) / len(eval_success),
@@ -265,7 +271,7 @@ class EurekaWorld:
 
     @staticmethod
     def _failed(reply: str, code: str, rule: str, reason: str, rnd: int) -> Attempt:
-        return Attempt(candidate=reply, success=False, score=None, feedback=error_feedback(reason),
+        return Attempt(candidate=reply, verified=False, score=None, feedback=error_feedback(reason),
                        round=rnd, evidence={"code": code, "rule": rule, "reason": reason})
 
     def _record(self, folder: Path, attempt: Attempt, result: dict[str, Any] | None = None) -> None:
@@ -275,7 +281,7 @@ class EurekaWorld:
             curves = TrainingCurves.from_history(result["history"], self.card.success.name)
             atomic_write_json(folder / "curves.json", asdict(curves))
         atomic_write_json(folder / "result.json", {**asdict(attempt), "result": summary})
-        self.run.log("candidate", folder=folder.name, success=attempt.success, score=attempt.score,
+        self.run.log("candidate", folder=folder.name, success=attempt.verified, score=attempt.score,
                      rule=attempt.evidence.get("rule"), reason=attempt.evidence.get("reason"))
         fault_point("candidate")
 
@@ -283,7 +289,7 @@ class EurekaWorld:
         """Final multi-seed evaluation (seeds unseen by selection), the results table, the library."""
         code = best.evidence["code"]
         seeds = evaluation_seeds(self.config.seeds, self.selection_seeds)
-        self.on_event("final", {"methods": 3, "seeds": self.config.seeds})
+        self.on_event(FinalEvaluationStarted(3, self.config.seeds))
         scores = evaluate_methods(
             self.card_ref,
             {"eureka": {"kind": "code", "code": code}, "human": {"kind": "human"},
@@ -302,7 +308,7 @@ class EurekaWorld:
         return self._store_in_library(best, results)
 
     def _final_done(self, method: str, seed: int, result: dict[str, Any]) -> None:
-        self.on_event("final_done", {"method": method, "seed": seed, "ok": result.get("ok")})
+        self.on_event(FinalRunDone(method, seed, bool(result.get("ok"))))
         fault_point("final_done")
 
     def _store_in_library(self, best: Attempt, results: Results) -> str | None:
@@ -343,7 +349,7 @@ class EurekaWorld:
 
     def finish(self, task: Task, best: Attempt | None) -> None:
         self.done = True
-        if best is None or not best.success:
+        if best is None or not best.verified:
             self.run.log("no_reward", reason="no candidate trained successfully")
 
     def state_dict(self) -> dict[str, Any]:
@@ -412,11 +418,10 @@ def _candidate_results(world: EurekaWorld) -> list[dict[str, Any]]:
 
 def run_eureka(card_ref: str | Path, llm: LLM, run: RunDir, iterations: int,
                config: EurekaConfig | None = None, library: Any = None,
-               on_event: Event | None = None) -> dict[str, Any]:
+               on_event: EventSink = ignore) -> dict[str, Any]:
     """Run (or resume) the loop for ``iterations`` rounds; returns :func:`summary`."""
     start = time.perf_counter()
     world = EurekaWorld(card_ref, llm, run, config, library, on_event)
-    loop = Loop(world, run, rounds=iterations, stop_on_success=False,
-                on_event=lambda e: (on_event or (lambda k, f: None))(e["event"], e))
+    loop = Loop(world, run, rounds=iterations, stop_on_success=False, on_event=on_event)
     loop.run(iterations)
     return summary(world, loop, time.perf_counter() - start)

@@ -299,23 +299,24 @@ class Runs:
         evidence = saved.get("evidence") or {}
         result = saved.get("result") or {}
         feedback = saved.get("feedback") or ""
+        trained = bool(saved.get("verified", saved.get("success")))  # "success" before Attempt.verified
         return {
-            **base, "status": "trained" if saved.get("success") else "rejected",
-            "success": bool(saved.get("success")), "score": _finite(saved.get("score")),
+            **base, "status": "trained" if trained else "rejected",
+            "success": trained, "score": _finite(saved.get("score")),
             "rule": evidence.get("rule"), "reason": evidence.get("reason"),
             "code": evidence.get("code") or _read_text(folder / "reward.py"),
             "reply": saved.get("candidate") or "", "feedback": feedback,
             "eval_success_mean": _finite(evidence.get("eval_success_mean")),
             "max_success": _finite(evidence.get("max_success")),
             "env_steps": result.get("env_steps"), "wall_s": evidence.get("wall_s"),
-            "curves": candidate_curves(folder, feedback) if saved.get("success") else {},
+            "curves": candidate_curves(folder, feedback) if trained else {},
         }
 
     @staticmethod
     def _iteration(rnd: int, candidates: list[dict[str, Any]]) -> dict[str, Any]:
         """One iteration: its candidates and the reflection on its best (the next prompt's),
         the best chosen by the loop's own rule."""
-        done = [Attempt(candidate=c["id"], success=c["success"], score=c["score"])
+        done = [Attempt(candidate=c["id"], verified=c["success"], score=c["score"])
                 for c in candidates if c["status"] != "pending"]
         best = best_of(done)
         best_id = best.candidate if best else None
