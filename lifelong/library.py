@@ -134,13 +134,6 @@ def skill_kind(name: str) -> SkillKind:
         raise LibraryError(str(exc)) from None
 
 
-def find_calls(code: str, known: Iterable[str], own_name: str = "") -> list[str]:
-    """Names of known skills that ``code`` calls (``name(`` outside its own definition)."""
-    return sorted(
-        n for n in set(known) if n != own_name and re.search(rf"(?<![\w.]){re.escape(n)}\s*\(", code)
-    )
-
-
 def _sha(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 

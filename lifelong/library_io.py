@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lifelong.library import LibraryError, Skill, SkillLibrary, check_name, find_calls
+from lifelong.library import LibraryError, Skill, SkillLibrary, check_name
 from lifelong.worlds import kind_for_language, kinds, language_of
 
 EXPORT_FORMATS = ("zip", "dir", "agent-skills")
@@ -434,6 +434,7 @@ VOYAGER_DESCRIPTION = re.compile(r"//\s?(.*)")
 
 
 def _read_voyager(src: Path, budget: _Budget) -> list[Pending]:
+    from lifelong.minecraft.program import program_info  # Voyager's skills are Minecraft programs
     root = src / "skill" if (src / "skill" / "skills.json").exists() else src
     try:
         table = json.loads(_read_text(root, "skills.json", MAX_TABLE_BYTES, budget))
@@ -446,7 +447,7 @@ def _read_voyager(src: Path, budget: _Budget) -> list[Pending]:
         code, described = _voyager_texts(root, check_name(name), entry or {}, budget)
         record = {"name": check_name(name), "kind": "minecraft-program", "world": "minecraft", "code_file": "code.js",
                   "description": _voyager_description(described or "", name),
-                  "calls": find_calls(code, table.keys(), own_name=name),
+                  "calls": program_info(code).skills(set(table)),
                   "evidence": {"source": "voyager"}}
         pending.append(Pending(_checked(record, root / "skills.json"), code))
     return pending

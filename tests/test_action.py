@@ -1,20 +1,19 @@
 """The action agent: strict reply parsing, and the full LLM path over a real local HTTP server.
 
 prompt -> parse -> run -> critique -> reprompt, with malformed replies, a program that throws and
-429s, through the real ``openai`` client (the body is a test double of MinecraftEnv).
+429s, through the real ``openai`` client (the body is a test double of MinecraftEnv). Reading a
+program is the runner's parser (lifelong/minecraft/program.py): these tests need Node.
 """
 
 import pytest
 from test_explore_support import make_world, reply
 
 from lifelong.loop import Loop
-from lifelong.minecraft.action import (
-    ParseError,
-    parse_action_reply,
-    primitive_docs,
-    top_level_async_functions,
-)
+from lifelong.minecraft.action import ParseError, parse_action_reply, primitive_docs, primitive_names
+from lifelong.minecraft.program import program_info
 from lifelong.openai_server import ChatServer, Fault
+
+pytestmark = pytest.mark.node
 
 GOOD = reply('async function helper(x) { return x }\nasync function mineWoodLog(bot) {\n'
              '  await mineBlock(bot, "oak_log", 1);\n}')
@@ -33,6 +32,8 @@ def test_parse_good_reply():
     ("Plan: y\nCode:\n```javascript\nasync function mineBlock(bot) {}\n```", "is a primitive"),
     ("Code:\n```javascript\nasync function a(bot) {}\n```", "no 'Plan:' section"),
     ("Plan: y\n```javascript\nasync function a(bot) {}\n```", "no 'Code:' section"),
+    ("Plan: y\nCode:\n```javascript\nasync function a(bot) { await mineBlock(bot, \n}\n```", "SyntaxError"),
+    ("Plan: y\nCode:\n```javascript\nimport fs from 'fs'\nasync function a(bot) {}\n```", "cannot load modules"),
 ])
 def test_malformed_replies_say_what_to_fix(text, needle):
     with pytest.raises(ParseError, match=None) as info:
@@ -42,8 +43,27 @@ def test_malformed_replies_say_what_to_fix(text, needle):
 
 def test_only_top_level_async_functions_count():
     code = ('// async function fake(bot) {}\nconst s = "async function alsoFake(bot)";\n'
-            'async function outer(bot) {\n  async function inner(bot, x) {}\n  await inner(bot, 1);\n}\n')
-    assert top_level_async_functions(code) == [("outer", ["bot"])]
+            'async function outer(bot, n = 2) {\n  async function inner(bot, x) {}\n  await inner(bot, 1);\n}\n')
+    info = program_info(code)
+    assert info.functions == (("outer", ("bot", "n")),) and info.main == "outer" and not info.error
+
+
+def test_calls_are_the_names_called_and_not_declared():
+    """What the runner's parser reports: calls outside comments and strings, methods excluded,
+    and nothing the program declares itself (its helpers, variables, parameters)."""
+    code = ("// craftTable(bot)\nasync function helper(bot) { await mineWoodLog(bot); }\n"
+            "async function main(bot) {\n  const have = (n) => n; have(1); bot.craftSticks(1);\n"
+            "  const s = 'smeltOre(bot)'; await helper(bot); await mineBlock(bot, 'stone', 1);\n"
+            "  await mineWoodLog(bot);\n}\n")
+    info = program_info(code)
+    assert info.main == "main" and info.calls == ("mineWoodLog", "mineBlock")
+    assert info.skills({"mineBlock", "helper", "craftTable", "smeltOre", "craftSticks"}) == ["mineBlock"]
+
+
+def test_primitives_are_read_from_their_files():
+    names = primitive_names()
+    assert {"mineBlock", "craftItem", "exploreUntil", "depositItemIntoChest", "waitForMobRemoved"} <= names
+    assert not any(n.startswith("_") for n in names)
 
 
 def test_primitive_docs_come_from_the_primitives():

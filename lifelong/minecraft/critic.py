@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lifelong.ask import ChatLLM, ask
+from lifelong.minecraft.action import render_observation
 from lifelong.minecraft.gamedata import GameData, game_data
 
 PROMPTS = Path(__file__).parent / "prompts"
@@ -26,6 +28,7 @@ TASK_RE = re.compile(
 )
 
 EQUIP_RE = re.compile(r"^\s*equip\s+(?:an?\s+|the\s+|1\s+)?([a-z][a-z _\-]*?)\s*[.!]?\s*$", re.IGNORECASE)
+RETRY_FORMAT = 'Answer with only a JSON object: {"reasoning": "...", "success": true or false, "critique": "..."}'
 
 
 @dataclass
@@ -136,7 +139,7 @@ def _py_literal(chunk: str) -> Any:
 class Critic:
     """Judge one program run. ``llm`` is only used for tasks the inventory cannot check."""
 
-    def __init__(self, llm: Any | None, data: GameData | None = None, retries: int = 2) -> None:
+    def __init__(self, llm: ChatLLM | None, data: GameData | None = None, retries: int = 2) -> None:
         self.llm = llm
         self.data = data or game_data()
         self.retries = retries
@@ -164,33 +167,15 @@ class Critic:
                            method="llm")
         messages = [{"role": "system", "content": self.system},
                     {"role": "user", "content": critic_user_message(task, context, obs)}]
-        last_error = ""
-        for _ in range(self.retries + 1):
-            reply = self.llm.chat("critic", messages)[0]
-            try:
-                success, critique, reasoning = parse_critic_reply(reply)
-                return Verdict(success, critique, reasoning, method="llm")
-            except ValueError as exc:
-                last_error = str(exc)
-                messages = messages + [
-                    {"role": "assistant", "content": reply},
-                    {"role": "user", "content": f"{exc}. Answer with only a JSON object: "
-                     '{"reasoning": "...", "success": true or false, "critique": "..."}'}]
-        return Verdict(False, f"the critic gave no usable verdict ({last_error})", method="llm")
+        answer = ask(self.llm, "critic", messages, parse_critic_reply,
+                     lambda problem: f"{problem}. {RETRY_FORMAT}", self.retries + 1)
+        if answer.value is None:
+            return Verdict(False, f"the critic gave no usable verdict ({answer.problem})", method="llm")
+        success, critique, reasoning = answer.value
+        return Verdict(success, critique, reasoning, method="llm")
 
 
 def critic_user_message(task: str, context: str, obs: dict[str, Any]) -> str:
-    inv = obs.get("inventory", {})
-    return "\n".join([
-        f"Biome: {obs.get('biome')}",
-        f"Time: {obs.get('time_of_day')}",
-        f"Nearby blocks: {', '.join(obs.get('voxels', [])) or 'none'}",
-        f"Health: {obs.get('health')}/20",
-        f"Hunger: {obs.get('food')}/20",
-        f"Position: {obs.get('position')}",
-        f"Equipment: {obs.get('equipment')}",
-        f"Inventory ({obs.get('inventory_slots_used', len(inv))}/36): {json.dumps(inv) if inv else 'Empty'}",
-        f"Chests: {json.dumps(obs['chests']) if obs.get('chests') else 'None'}",
-        f"Task: {task}",
-        f"Context: {context or 'None'}",
-    ])
+    """Voyager's critic prompt: the observation (no entities), the task and its context."""
+    return "\n".join([*render_observation(obs, omit=("Nearby entities",)),
+                      f"Task: {task}", f"Context: {context or 'None'}"])

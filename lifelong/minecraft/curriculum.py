@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from lifelong.ask import ChatLLM, ask
 from lifelong.embeddings import Embedder
 from lifelong.loop import Task
 from lifelong.minecraft.action import render_observation
@@ -144,7 +145,7 @@ class Memory:
 class Curriculum:
     """Voyager's automatic curriculum over any chat LLM (the planner back end included)."""
 
-    def __init__(self, llm: Any, qa: QACache | None = None, seed: int = 0, retry_after: int = 3,
+    def __init__(self, llm: ChatLLM, qa: QACache | None = None, seed: int = 0, retry_after: int = 3,
                  max_attempts: int = 3, warmup: dict[str, int] | None = None, tries: int = 3) -> None:
         self.llm = llm
         self.qa = qa
@@ -190,17 +191,12 @@ class Curriculum:
         """Ask the LLM for the next task, reprompting when the answer is unusable."""
         messages = [{"role": "system", "content": self.system},
                     {"role": "user", "content": self.user_message(obs)}]
-        problem = ""
-        for _ in range(self.tries):
-            reply = self.llm.chat("curriculum", messages)[0]
-            try:
-                return parse_curriculum_reply(reply)
-            except ValueError as exc:
-                problem = str(exc)
-                messages = messages + [{"role": "assistant", "content": reply},
-                                       {"role": "user", "content": f"{problem} Answer again in the format:\n"
-                                        "Reasoning: ...\nTask: ..."}]
-        raise CurriculumReplyError(f"the curriculum LLM gave no usable task after {self.tries} tries: {problem}")
+        answer = ask(self.llm, "curriculum", messages, parse_curriculum_reply,
+                     lambda problem: f"{problem} Answer again in the format:\nReasoning: ...\nTask: ...", self.tries)
+        if answer.value is None:
+            raise CurriculumReplyError(f"the curriculum LLM gave no usable task after {self.tries} tries: "
+                                       f"{answer.problem}")
+        return answer.value
 
     def user_message(self, obs: dict[str, Any]) -> str:
         shown = self._revealed()
@@ -439,7 +435,7 @@ class SolveCurriculum:
     without a library (the prompt says so); ``context`` answers "How to X?" (the QA cache).
     """
 
-    def __init__(self, llm: Any, task: str, skills: Callable[[str], dict[str, str] | None] | None = None,
+    def __init__(self, llm: ChatLLM, task: str, skills: Callable[[str], dict[str, str] | None] | None = None,
                  context: Callable[[str], str] | None = None, tries: int = 3) -> None:
         self.llm = llm
         self.task = task
@@ -471,22 +467,16 @@ class SolveCurriculum:
 
     def decompose(self, obs: dict[str, Any]) -> list[str]:
         """Ask the curriculum LLM for the subgoals; the last one is always the final task itself."""
-        messages = self.messages(obs)
-        problem = ""
-        for _ in range(self.tries):
-            reply = self.llm.chat("curriculum", messages)[0]
-            try:
-                subgoals = parse_subgoals(reply)
-            except ValueError as exc:
-                problem = str(exc)
-                messages = messages + [{"role": "assistant", "content": reply},
-                                       {"role": "user", "content": f"{problem} Answer again with only a JSON "
-                                        'list of subgoals: ["subgoal1", "subgoal2", ...]'}]
-                continue
-            if same_task(subgoals[-1], self.task):
-                subgoals.pop()
-            return subgoals + [self.task]
-        raise DecompositionError(f"the curriculum LLM gave no usable list of subgoals after {self.tries} tries: {problem}")
+        answer = ask(self.llm, "curriculum", self.messages(obs), parse_subgoals,
+                     lambda problem: f"{problem} Answer again with only a JSON list of subgoals: "
+                     '["subgoal1", "subgoal2", ...]', self.tries)
+        if answer.value is None:
+            raise DecompositionError(f"the curriculum LLM gave no usable list of subgoals after {self.tries} "
+                                     f"tries: {answer.problem}")
+        subgoals = answer.value
+        if same_task(subgoals[-1], self.task):
+            subgoals.pop()
+        return subgoals + [self.task]
 
     def messages(self, obs: dict[str, Any]) -> list[dict[str, str]]:
         """Voyager's: the system prompt, the observation (with completed and failed tasks, and here

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lifelong.library import Skill, SkillLibrary, find_calls
+from lifelong.library import Skill, SkillLibrary
+from lifelong.minecraft.program import program_info
 
 PROMPTS = Path(__file__).parent / "prompts"
 MAX_DESCRIPTION = 1200
@@ -36,7 +37,7 @@ class SkillManager:
     def add(self, task: str, code: str, main: str, evidence: dict[str, Any]) -> Skill:
         if main in self.library and self.library.code(main) == code:
             return self.library.get(main)  # already stored (a task redone after --resume)
-        calls = find_calls(code, self.library.names(), own_name=main)
+        calls = program_info(code).skills(set(self.library.names()))
         description = self.describe(code, main)
         return self.library.add(main, code, kind="minecraft-program", description=description,
                                 task=task, calls=calls, evidence=evidence, world="minecraft")

@@ -52,8 +52,9 @@ server_ticks_per_s    float | None: after ``step`` on the embedded server, the w
 Programs run in a sandbox (bridges/bot/runner.js: an SES Compartment; the bot's Node runs under
 Node's permission model and lifelong.sandbox, see bridges/bot/README.md): no require/process/files/network, no
 /commands unless ``allow_commands``, a time limit (``timeout_s``) and a stuck detector
-(``stuck_s`` of trying to move without getting 1.5 blocks further) that stop the program and
-the bot's movement; listeners and timers a program registers end with its step. Both are game
+(``stuck_s`` of trying to move without getting 1.5 blocks further; both default to
+:mod:`lifelong.minecraft.limits` and reach the runner in each step's options) that stop the
+program and the bot's movement; listeners and timers a program registers end with its step. Both are game
 seconds: at time scale K they last 1/K on the wall, as does everything a program waits for.
 """
 
@@ -65,7 +66,6 @@ import ipaddress
 import json
 import logging
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -78,6 +78,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from lifelong.minecraft.program import program_info
+from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, STUCK_S, VIEWER_PORT
 from lifelong.minecraft.server import ServerAddress, note_tick_rate, time_scale_for
 
 log = logging.getLogger(__name__)
@@ -111,16 +113,14 @@ def _address_of(target: Any) -> ServerAddress:
     )
 
 
-CALL_RE = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*\(")
-
-
 class SkillIndex:
     """Fast, cached look-ups of library skills for launching programs.
 
     The library's own look-ups read and validate a JSON record per call and list every skill
     folder to know the names: ~110 ms per launch at 1,000 skills (benchmarks/bridge_bench.py).
-    Here a program's call sites are tokenised once, only those names are checked on disk, and
-    each record is cached until its skill folder changes (a new version adds a folder).
+    Here a program's calls come from the runner's parser (:func:`program_info`, cached), only
+    those names are checked on disk, and each record is cached until its skill folder changes
+    (a new version adds a folder).
     """
 
     def __init__(self, library: Any) -> None:
@@ -144,12 +144,8 @@ class SkillIndex:
         return list(record.calls), code
 
     def called_by(self, code: str) -> list[str]:
-        """Library skills that ``code`` calls directly (names followed by '(')."""
-        seen: list[str] = []
-        for name in CALL_RE.findall(code):
-            if name not in seen and self._entry(name) is not None:
-                seen.append(name)
-        return seen
+        """Library skills that ``code`` calls directly, first call first."""
+        return [name for name in program_info(code).calls if self._entry(name) is not None]
 
     def with_callees(self, names: Iterable[str], exclude: Iterable[str] = ()) -> list[dict[str, str]]:
         """[{"name", "code"}] for ``names`` and everything they call, each once, callers first."""
@@ -171,7 +167,7 @@ class SkillIndex:
     def for_program(self, code: str) -> list[dict[str, str]]:
         """Exactly the skills a program needs: those it calls and their callees; a function
         the program defines itself shadows a library skill of the same name."""
-        own = set(re.findall(r"function\s+([A-Za-z_$][\w$]*)\s*\(", code))
+        own = {name for name, _ in program_info(code).functions}
         return self.with_callees(self.called_by(code), exclude=own)
 
 
@@ -444,8 +440,8 @@ class MinecraftEnv:
         *,
         library: Any = None,
         username: str = "bot",
-        timeout_s: float = 120.0,
-        stuck_s: float = 20.0,
+        timeout_s: float = PROGRAM_TIMEOUT_S,
+        stuck_s: float = STUCK_S,
         connect_timeout_s: float = 30.0,
         primitives_dir: Path | str | None = None,
         viewer_port: int | None = None,
@@ -568,7 +564,7 @@ class MinecraftEnv:
         """PID of the Node process running the bot (tests kill it to check recovery)."""
         return self._bridge.pid()
 
-    def start_viewer(self, port: int = 3007) -> str:
+    def start_viewer(self, port: int = VIEWER_PORT) -> str:
         """Serve prismarine-viewer on http://localhost:port so a person can watch the bot."""
         self.viewer_port = port
         if not _node_launch["needs"].covers(self._node_needs()):

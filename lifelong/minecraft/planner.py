@@ -23,19 +23,16 @@ import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from lifelong.minecraft.action import PROMPTS, primitive_names
 from lifelong.minecraft.gamedata import SMELTING, TOOL_TIERS, GameData, Recipe, game_data
 from lifelong.openai_server import ChatServer
 
 PLANNER_MODEL = "planner"  # models are named planner-<role>; the prefix marks every reply's source
 LABEL = "planner (deterministic, not a language model)"
-ROLES = ("curriculum", "action", "critic", "describer", "qa")
-PRIMITIVES = {
-    "mineBlock", "craftItem", "smeltItem", "placeItem", "killMob", "exploreUntil",
-    "getItemFromChest", "depositItemIntoChest", "checkItemInsideChest", "moveToChest",
-    "listItemsInChest", "closeChest", "waitForMobRemoved", "craftHelper",
-}
+PRIMITIVES = primitive_names()
 # Blocks the world generates (issue 3's worldgen; vanilla has them too): what can be mined at all.
 NATURAL = {
     "grass_block", "dirt", "stone", "deepslate", "sand", "gravel", "clay", "snow_block",
@@ -1038,7 +1035,71 @@ class Planner:
         return f"The function is about: {task.rstrip('.')}. " + " ".join(steps) + f" (described by the {LABEL})"
 
 
+# ---- the prompts the planner reads: an explicit contract ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptPhrase:
+    """A phrase the planner needs in one prompt file: ``line`` is the prompt's line that holds it
+    (what a failing check shows), ``role`` the role it identifies (read by :func:`role_of` in the
+    first ``ROLE_HEAD`` characters only), else None for a ``Label:`` line the planner reads the
+    value of (:func:`fields`) from the message the prompt describes."""
+
+    prompt: str
+    phrase: str
+    line: str
+    role: str | None = None
+
+
+ROLE_HEAD = 300
 DECOMPOSITION_MARK = "generates a curriculum of subgoals"  # Voyager's decomposition system prompt
+QUESTIONS_MARK = "asks questions"  # the curriculum's self-asked questions (sent as role qa)
+PROMPT_CONTRACT: tuple[PromptPhrase, ...] = (
+    # role_of, in the order it tries them ("asks questions" first: that prompt also mentions the next task)
+    PromptPhrase("curriculum_questions.txt", QUESTIONS_MARK, "You are a helpful assistant that asks questions to "
+                 "help me decide the next immediate task to do in Minecraft.", "questions"),
+    PromptPhrase("curriculum.txt", "tells me the next immediate task", "You are a helpful assistant that tells me "
+                 "the next immediate task to do in Minecraft.", "curriculum"),
+    PromptPhrase("curriculum_task_decomposition.txt", DECOMPOSITION_MARK, "You are a helpful assistant that "
+                 "generates a curriculum of subgoals to complete any Minecraft task specified by me.", "curriculum"),
+    PromptPhrase("qa_answer.txt", "answer my question", "You are a helpful assistant that answer my question "
+                 "about Minecraft.", "qa"),
+    PromptPhrase("action.txt", "writes Mineflayer javascript code", "You are a helpful assistant that writes "
+                 "Mineflayer javascript code to complete any Minecraft task specified by me.", "action"),
+    PromptPhrase("critic.txt", "assesses my progress", "You are an assistant that assesses my progress of playing "
+                 "Minecraft and provides useful guidance.", "critic"),
+    PromptPhrase("describer.txt", "writes a description", "You are a helpful assistant that writes a description "
+                 "of the given function written in Mineflayer javascript code.", "describer"),
+    # the action prompt's system message carries the primitives and skills the program writer may call
+    PromptPhrase("action.txt", "$programs", "$programs"),
+    # fields(): the labelled lines each role's reply is computed from
+    *(PromptPhrase("curriculum.txt", f"{label}:", f"{label}: ...") for label in (
+        "Nearby blocks", "Other blocks that are recently seen", "Completed tasks so far",
+        "Failed tasks that are too hard")),
+    PromptPhrase("curriculum.txt", "Inventory (xx/36):", "Inventory (xx/36): ..."),
+    *(PromptPhrase("curriculum_questions.txt", f"{label}:", f"{label}: ...") for label in (
+        "Completed tasks so far", "Failed tasks that are too hard", "Inventory (xx/36)")),
+    PromptPhrase("qa_answer.txt", "Question:", "Question: ..."),
+    *(PromptPhrase("action.txt", f"{label}:", f"{label}: ...") for label in (
+        "Code from the last round", "Execution error", "Task", "Critique")),
+    *(PromptPhrase("critic.txt", f"{label}:", f"{label}: ...") for label in (
+        "Position", "Equipment", "Inventory (xx/36)", "Chests", "Task")),
+)
+
+
+def contract_violations(prompts: Path = PROMPTS) -> list[str]:
+    """One message per phrase of :data:`PROMPT_CONTRACT` missing from its prompt under ``prompts``,
+    naming the file and the line expected (empty when the prompts keep the contract)."""
+    problems = []
+    for entry in PROMPT_CONTRACT:
+        path = prompts / entry.prompt
+        text = path.read_text() if path.exists() else ""
+        where = text[:ROLE_HEAD] if entry.role else text
+        if entry.phrase not in where:
+            scope = f"in its first {ROLE_HEAD} characters (role_of reads only those)" if entry.role else "on a line"
+            problems.append(f"{path}: the planner expects the line\n    {entry.line}\n  with {entry.phrase!r} {scope}; "
+                            "restore it, or change PROMPT_CONTRACT and the planner in lifelong/minecraft/planner.py")
+    return problems
 
 
 def parse_skills(value: str) -> dict[str, str] | None:
@@ -1054,28 +1115,18 @@ def role_of(model: str, system: str) -> str:
     """planner-<role> model names say it; otherwise recognise the system prompt."""
     if model.startswith(PLANNER_MODEL + "-"):
         role = model.split("-", 1)[1]
-        if role == "qa" and "asks questions" in system:
+        if role == "qa" and QUESTIONS_MARK in system:
             return "questions"
         return role
-    head = system[:300]
-    if "asks questions" in head:
-        return "questions"
-    if "tells me the next immediate task" in head or DECOMPOSITION_MARK in head:
-        return "curriculum"
-    if "answer my question" in head:
-        return "qa"
-    if "writes Mineflayer javascript code" in head:
-        return "action"
-    if "assesses my progress" in head:
-        return "critic"
-    if "writes a description" in head:
-        return "describer"
-    return "unknown"
+    head = system[:ROLE_HEAD]
+    return next((e.role for e in PROMPT_CONTRACT if e.role and e.phrase in head), "unknown")
 
 
 def planner_models() -> dict[str, str]:
     """The per-role model names a run uses with ``--llm planner``."""
-    return {role: f"{PLANNER_MODEL}-{role}" for role in ("curriculum", "action", "critic", "describer", "qa", "reward")}
+    from lifelong.worlds import roles
+
+    return {role: f"{PLANNER_MODEL}-{role}" for role in roles()}
 
 
 def serve_planner(data: GameData | None = None) -> ChatServer:

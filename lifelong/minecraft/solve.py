@@ -25,9 +25,9 @@ from typing import Any
 
 from lifelong.library import LibraryError, SkillLibrary
 from lifelong.loop import Attempt, Task
-from lifelong.minecraft.action import top_level_async_functions
 from lifelong.minecraft.critic import EQUIP_RE, TASK_RE, parse_count_task
 from lifelong.minecraft.gamedata import GameData, game_data
+from lifelong.minecraft.program import program_info
 from lifelong.minecraft.world import MinecraftWorld
 from lifelong.runs import RunDir
 
@@ -145,8 +145,8 @@ def report(run: RunDir, curriculum: Any, before: set[str], check: TaskCheck, sto
     written: list[str] = []  # the main function of every successful program, in order
     for s in steps:
         if s.get("success") and s.get("code"):
-            main = top_level_async_functions(s["code"])[-1][0]
-            if main not in written:
+            main = program_info(s["code"]).main
+            if main and main not in written:
                 written.append(main)
     done = {e["task"] for e in run.events("task_done") if e.get("success")}
     return {

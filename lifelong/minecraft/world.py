@@ -15,16 +15,17 @@ checkpointed inventory and position back (a hard reset); the server keeps the wo
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from lifelong.events import EventSink, ignore
-from lifelong.library import SkillLibrary, find_calls
+from lifelong.library import SkillLibrary
 from lifelong.loop import Attempt, Task, verified
 from lifelong.minecraft.action import ActionAgent
 from lifelong.minecraft.critic import Critic
 from lifelong.minecraft.describe import SkillManager
 from lifelong.minecraft.events import ProgramRun
 from lifelong.minecraft.metrics import Tracker
+from lifelong.minecraft.program import program_info
 from lifelong.runs import RunDir
 
 
@@ -37,6 +38,19 @@ class Env(Protocol):
     def step(self, code: str, skills: Any = None) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
+
+
+class UnusableReply(str):
+    """A candidate the action agent could not get from the LLM: nothing to run (its text is
+    empty), and ``problem`` says why (the last parse error). ``write`` hands it to ``verify``,
+    which turns it into a failed attempt whose critique the next round's prompt carries."""
+
+    problem: str
+
+    def __new__(cls, problem: str) -> Self:
+        reply = super().__new__(cls, "")
+        reply.problem = problem
+        return reply
 
 
 def error_text(obs: dict[str, Any]) -> str | None:
@@ -69,7 +83,6 @@ class MinecraftWorld:
         self.iteration = 0
         self.started = False
         self._restore: dict[str, Any] = {}
-        self._unusable: dict[str, str] = {}
         self.timings: dict[str, float] = {"write_s": 0.0, "env_s": 0.0, "overhead_s": 0.0}
 
     # ---- World protocol ------------------------------------------------------------------
@@ -85,11 +98,7 @@ class MinecraftWorld:
         last = history[-1].evidence if history else None
         reply, problem, _calls = self.action.write(task.name, task.context, self.obs, retrieved, last)
         self.timings["write_s"] += time.perf_counter() - t0
-        if reply is None:
-            key = f"// unusable reply #{len(history)}: {problem}"
-            self._unusable[key] = problem
-            return [key]
-        return [reply.code]
+        return [UnusableReply(problem) if reply is None else reply.code]
 
     def verify(self, task: Task, candidates: list[str], round: int) -> list[Attempt]:
         return [self._verify_one(task, code, round) for code in candidates]
@@ -137,9 +146,9 @@ class MinecraftWorld:
         self.run.log("reset", iteration=self.iteration, inventory=self.obs.get("inventory") or {},
                      position=self.obs.get("position"))
 
-    def _skills_for(self, code: str, main: str) -> list[dict[str, str]]:
+    def _skills_for(self, code: str) -> list[dict[str, str]]:
         """Exactly the library skills the program calls, with their callees (issue 4's runner)."""
-        names = find_calls(code, self.library.names(), own_name=main)
+        names = program_info(code).skills(set(self.library.names()))
         skills = self.library.with_callees([self.library.get(n) for n in names])
         return [{"name": s.name, "code": self.library.code(s.name)} for s in skills]
 
@@ -147,18 +156,15 @@ class MinecraftWorld:
         before = self.obs
         t0 = time.perf_counter()
         evidence: dict[str, Any] = {"inventory_before": before.get("inventory") or {}}
-        if code in self._unusable:
-            problem = self._unusable.pop(code)
-            critique = f"The reply could not be used: {problem}"
+        if isinstance(code, UnusableReply):
+            critique = f"The reply could not be used: {code.problem}"
             evidence.update(code="", error=critique, chat=[], critique=critique, method="parse",
                             main=None, inventory=before.get("inventory") or {})
             success = False
             env_s = 0.0
         else:
-            from lifelong.minecraft.action import top_level_async_functions
-
-            main = top_level_async_functions(code)[-1][0]
-            skills = self._skills_for(code, main)
+            main = program_info(code).main
+            skills = self._skills_for(code)
             t_env = time.perf_counter()
             obs = self.env.step(code, skills)
             env_s = time.perf_counter() - t_env
