@@ -6,7 +6,7 @@ const assert = require('node:assert')
 const { EventEmitter } = require('events')
 const path = require('path')
 const { Vec3 } = require(path.join(__dirname, '..', 'node_modules', 'vec3'))
-const { runProgram, parse, instrument } = require('../bot/runner')
+const { runProgram, parse, instrument, describeProgram } = require('../bot/runner')
 const { loadPrimitives } = require('../bot')
 
 function fakeBot ({ moving = false } = {}) {
@@ -29,6 +29,20 @@ test('the last async function runs with bot; chat is recorded', async () => {
   const r = await run('async function a(bot) { bot.chat("a") }\nasync function b(bot) { bot.chat("b") }')
   assert.strictEqual(r.ok, true)
   assert.deepStrictEqual(r.chat, ['b'])
+})
+
+test('describeProgram: the main runProgram calls, and the names called that the code does not declare', async () => {
+  const code = '// gone(bot)\nasync function helper(bot) { await mineWoodLog(bot) }\nfunction sync () {}\n' +
+    'async function main(bot, n = 1) { const f = (x) => x; f(1); bot.chat("x"); sync(); await helper(bot); await mineBlock(bot, "stone", n) }\n'
+  const described = describeProgram(code)
+  assert.deepStrictEqual(described, {
+    functions: [{ name: 'helper', params: ['bot'] }, { name: 'main', params: ['bot', 'n'] }],
+    main: 'main',
+    calls: ['mineWoodLog', 'mineBlock']
+  })
+  const r = await run(code.replace('await helper(bot); await mineBlock(bot, "stone", n)', 'bot.chat("main ran")'))
+  assert.deepStrictEqual(r.chat, ['x', 'main ran'])
+  assert.match(describeProgram('async function (').error.message, /SyntaxError.*line 1/)
 })
 
 test('instrumenting keeps every line where it was', () => {
