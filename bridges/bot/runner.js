@@ -711,8 +711,9 @@ function compileAll (o, files) {
  * @param {{name:string, code:string}[]} o.skills library skills (already limited to what is needed)
  * @param {{file:string, code:string}[]} o.primitives primitive sources (trusted)
  * @param {object} o.helpers extra globals (mcData, Vec3, goals, ...)
- * @param {number} o.timeoutMs wall-clock limit
- * @param {number} o.stuckMs no-progress limit while moving
+ * @param {number} o.timeoutMs the step's time limit, game ms (from Python: lifelong/minecraft/limits.py)
+ * @param {number} [o.stuckMs] no-progress limit while moving, game ms (from Python, as above; the
+ *   20000 below is only a fallback for standalone callers such as the Node tests)
  * @param {string[]} [o.chat] where chat lines go (shared with the server's messages, in order)
  * @param {boolean} [o.allowCommands] let programs send /commands (tests, tools); off for agents,
  *   whose programs must not /give themselves what the task asks for
