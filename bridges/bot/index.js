@@ -50,6 +50,15 @@ function loadPrimitives (dir) {
     .map(file => ({ file, code: fs.readFileSync(path.join(dir, file), 'utf8') }))
 }
 
+// The step's limits and the viewer's port come from Python (lifelong/minecraft/limits.py), in the
+// options of each call: no defaults here, so the two sides cannot disagree. A missing one is a
+// caller's bug, reported as such rather than run with a guess.
+function required (opts, name, what) {
+  const value = Number(opts[name])
+  if (!(value > 0)) throw new Error(`${what}: ${name} is missing (${JSON.stringify(opts[name])}); the caller passes it (lifelong/minecraft/limits.py)`)
+  return value
+}
+
 /**
  * The globals Voyager's programs expect: mcData, Vec3, Movements and each goal class. Vec3 and
  * the goal classes are hardened (frozen with their prototypes): they are shared by every step
@@ -114,13 +123,16 @@ function createBody (config = {}) {
 
     /**
      * Run one program. skillsJson: [{name, code}] (only the skills it needs);
-     * optsJson: {timeoutMs, stuckMs}. Returns the observation with ok/error/chat.
+     * optsJson: {timeoutMs, stuckMs, allowCommands} (game ms; both limits required).
+     * Returns the observation with ok/error/chat.
      */
     async step (code, skillsJson, optsJson) {
       if (!alive()) {
         return JSON.stringify({ connected: false, ok: false, error: { type: 'Disconnected', message: 'Disconnected: the bot is not connected; reset the environment.', line: null, code: null, source: null, frames: [] }, chat: [] })
       }
       const opts = JSON.parse(optsJson || '{}')
+      const timeoutMs = required(opts, 'timeoutMs', 'step')
+      const stuckMs = required(opts, 'stuckMs', 'step')
       const bot = state.bot
       state.chat.splice(0)
       state.chatDropped = 0
@@ -133,8 +145,8 @@ function createBody (config = {}) {
           skills: JSON.parse(skillsJson || '[]'),
           primitives,
           helpers: state.helpers,
-          timeoutMs: opts.timeoutMs || 120000,
-          stuckMs: opts.stuckMs || 20000,
+          timeoutMs,
+          stuckMs,
           allowCommands: Boolean(opts.allowCommands),
           chat: state.chat
         })
@@ -183,11 +195,11 @@ function createBody (config = {}) {
     },
     connected () { return alive() },
 
-    /** Serve prismarine-viewer on localhost:port so a person can watch in a browser. */
+    /** Serve prismarine-viewer on localhost:port (required) so a person can watch in a browser. */
     async viewer (port, firstPerson) {
       if (!alive()) throw new Error('viewer: the bot is not connected')
       if (state.viewer) return state.viewer.url
-      state.viewer = await startViewer(state.bot, { port: Number(port) || 3007, firstPerson: Boolean(firstPerson) })
+      state.viewer = await startViewer(state.bot, { port: required({ port }, 'port', 'viewer'), firstPerson: Boolean(firstPerson) })
       return state.viewer.url
     },
 

@@ -1,7 +1,8 @@
 'use strict'
-// "Trying to move but not getting anywhere", defined once. The runner ends a program after
-// 20 s of it (its stuck detector); primitives watch with a shorter limit, through the
-// program context's `_watchStall`, so they can recover first (another block, a detour).
+// "Trying to move but not getting anywhere", defined once. The runner ends a program after the
+// step's stuckMs of it (its stuck detector; the value is lifelong/minecraft/limits.py's STUCK_S);
+// primitives watch with a shorter limit, through the program context's `_watchStall`, so they
+// can recover first (another block, a detour).
 // Limits are game time: at time scale K the bot moves K times faster, so they last 1/K on the wall.
 
 const { clockOf } = require('./clock')

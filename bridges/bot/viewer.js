@@ -7,7 +7,8 @@ const path = require('path')
 const modules = path.join(__dirname, '..', 'node_modules')
 const pv = path.join(modules, 'prismarine-viewer')
 
-function startViewer (bot, { port = 3007, viewDistance = 4, firstPerson = false } = {}) {
+// `port` is required: its one default lives in lifelong/minecraft/limits.py (VIEWER_PORT).
+function startViewer (bot, { port, viewDistance = 4, firstPerson = false } = {}) {
   const express = require(path.join(modules, 'express'))
   const compression = require(path.join(modules, 'compression'))
   const { WorldView } = require(path.join(pv, 'viewer', 'lib', 'worldView'))

@@ -60,6 +60,8 @@ function parseCli (argv) {
   }
   const pick = (flag, key, conv = v => v) => (values[flag] !== undefined ? conv(values[flag]) : cfg[key])
   const bool = (on, off, key, dflt) => values[on] ? true : values[off] ? false : (cfg[key] ?? dflt)
+  // The defaults below are for running the launcher by hand: lifelong/minecraft/server.py passes
+  // every setting it has (EmbeddedServer's fields hold the defaults lifelong uses).
   return {
     port: pick('port', 'port', Number) ?? 25565,
     host: pick('host', 'host') ?? '127.0.0.1',

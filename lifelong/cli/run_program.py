@@ -26,6 +26,8 @@ from lifelong.cli.common import (
     print_json,
     settings_from,
 )
+from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, VIEWER_PORT
+from lifelong.minecraft.server import DEFAULT_VERSION
 
 
 def _free_port() -> int:
@@ -104,10 +106,10 @@ def run_program(
     give: Annotated[list[str] | None, typer.Option("--give", help="ITEM=N to start with (repeatable)")] = None,
     seed: Annotated[int, typer.Option(help="world seed of the embedded server")] = 42,
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a running server (vanilla/Paper too)")] = None,
-    version: Annotated[str, typer.Option(help="Minecraft version of --server")] = "1.21.1",
+    version: Annotated[str, typer.Option(help="Minecraft version of --server")] = DEFAULT_VERSION,
     world: Annotated[Path | None, typer.Option(help="world folder to keep (default: a temporary one)")] = None,
     port: Annotated[int | None, typer.Option(help="port of the embedded server (default: a free one)")] = None,
-    timeout: Annotated[float, typer.Option(help="time limit of the program, game seconds (wall seconds at time scale 1)")] = 120.0,
+    timeout: Annotated[float, typer.Option(help="time limit of the program, game seconds (wall seconds at time scale 1)")] = PROGRAM_TIMEOUT_S,
     time_scale: Annotated[float | None, typer.Option(
         "--time-scale", help="K: the embedded world and the bot run K times faster than real time "
         "(default: [minecraft] time_scale, 1); only 1 with --server")] = None,
@@ -115,7 +117,7 @@ def run_program(
     allow_commands: Annotated[bool, typer.Option("--allow-commands", help="let the program send /commands (off for agents)")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the final observation as JSON")] = False,
     viewer: Annotated[bool, typer.Option("--viewer", help="serve a browser view of the bot (prismarine-viewer)")] = False,
-    viewer_port: Annotated[int, typer.Option(help="port of the --viewer page")] = 3007,
+    viewer_port: Annotated[int, typer.Option(help="port of the --viewer page")] = VIEWER_PORT,
     linger: Annotated[float, typer.Option(help="with --viewer: seconds to keep serving after the program (-1: until Ctrl-C)")] = -1,
     config: ConfigOption = None,
 ) -> None:

@@ -13,8 +13,10 @@ import typer
 
 from lifelong.cli.common import console, err_console, print_json, settings_from, user_errors
 from lifelong.minecraft.server import (
+    DEFAULT_DIFFICULTY,
     DEFAULT_PORT,
     DEFAULT_VERSION,
+    DEFAULT_VIEW_DISTANCE,
     EmbeddedServer,
     ServerError,
     ServerStatus,
@@ -63,11 +65,11 @@ def start(
     seed: Annotated[int | None, typer.Option(help="world seed (only used when the world is new)")] = None,
     version: Annotated[str, typer.Option(help="Minecraft version")] = DEFAULT_VERSION,
     detach: Annotated[bool, typer.Option("--detach", help="run in the background and return")] = False,
-    difficulty: Annotated[str, typer.Option(help="peaceful | easy | normal | hard")] = "easy",
+    difficulty: Annotated[str, typer.Option(help="peaceful | easy | normal | hard")] = DEFAULT_DIFFICULTY,
     daylight_cycle: Annotated[bool, typer.Option("--daylight-cycle/--no-daylight-cycle")] = True,
     keep_inventory: Annotated[bool, typer.Option("--keep-inventory/--no-keep-inventory")] = False,
     mobs: Annotated[bool, typer.Option("--mobs/--no-mobs", help="spawn animals and monsters")] = True,
-    view_distance: Annotated[int, typer.Option(help="chunks sent around each player")] = 6,
+    view_distance: Annotated[int, typer.Option(help="chunks sent around each player")] = DEFAULT_VIEW_DISTANCE,
     time_scale: TimeScaleOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON")] = False,
 ) -> None:

@@ -78,8 +78,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from lifelong.minecraft.program import program_info
 from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, STUCK_S, VIEWER_PORT
+from lifelong.minecraft.program import program_info
 from lifelong.minecraft.server import ServerAddress, note_tick_rate, time_scale_for
 
 log = logging.getLogger(__name__)

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 SUPPORTED_VERSIONS = ("1.21.1",)  # keep in sync with bridges/server/index.js (a test checks)
 DEFAULT_VERSION = "1.21.1"
 DEFAULT_PORT = 25565
+DEFAULT_DIFFICULTY = "easy"
+DEFAULT_VIEW_DISTANCE = 6  # chunks sent around each player
 PROTOCOL_VERSIONS = {"1.21.1": 767}
 DIFFICULTIES = ("peaceful", "easy", "normal", "hard")
 STATE_FILE = "lifelong-server.json"
@@ -320,11 +322,11 @@ class EmbeddedServer:
     seed: int | None = None
     version: str = DEFAULT_VERSION
     host: str = "127.0.0.1"
-    difficulty: str = "easy"
+    difficulty: str = DEFAULT_DIFFICULTY
     daylight_cycle: bool = True
     keep_inventory: bool = False
     mobs: bool = True
-    view_distance: int = 6
+    view_distance: int = DEFAULT_VIEW_DISTANCE
     time_scale: float = 1.0  # K: 20 x K ticks a second (see the module docstring)
     node: str = "node"
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
