@@ -43,6 +43,7 @@ from lifelong.minecraft.events import (
     ServerStarting,
     ViewerStarted,
 )
+from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, VIEWER_PORT
 from lifelong.minecraft.run import ExploreConfig, run_explore
 from lifelong.minecraft.server import ServerError
 from lifelong.runs import RunDir, RunExists
@@ -182,14 +183,14 @@ def explore(
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="run folder (default: runs/explore-<time>)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --run-dir (or the latest)")] = False,
     viewer: Annotated[bool, typer.Option("--viewer", help="serve a browser view of the bot (prismarine-viewer)")] = False,
-    viewer_port: Annotated[int, typer.Option(help="port of the --viewer page")] = 3007,
+    viewer_port: Annotated[int, typer.Option(help="port of the --viewer page")] = VIEWER_PORT,
     library: Annotated[Path | None, typer.Option("--library", help="skill library (default: settings.library_dir)")] = None,
     rounds: Annotated[int, typer.Option(help="rounds (programs) per task before it counts as failed")] = 4,
     world: Annotated[Path | None, typer.Option(help="world folder (default: <run-dir>/world)")] = None,
     port: Annotated[int | None, typer.Option(help="port of the embedded server")] = None,
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a running server to use instead of the embedded one")] = None,
     difficulty: Annotated[str, typer.Option(help="embedded server difficulty")] = "peaceful",
-    program_timeout: Annotated[float, typer.Option(help="game seconds one program may run")] = 180.0,
+    program_timeout: Annotated[float, typer.Option(help="game seconds one program may run")] = PROGRAM_TIMEOUT_S,
     time_scale: Annotated[float | None, typer.Option(
         "--time-scale", help="K: the embedded world and the bot run K times faster than real time "
         "(default: the run's, else [minecraft] time_scale, 1); only 1 with --server")] = None,

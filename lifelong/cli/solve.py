@@ -28,6 +28,7 @@ from lifelong.library import LibraryError
 from lifelong.llm import LLMError
 from lifelong.minecraft.curriculum import CurriculumError, DecompositionError
 from lifelong.minecraft.events import BackendChosen
+from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S
 from lifelong.minecraft.run import SolveConfig, run_solve
 from lifelong.minecraft.solve import UnknownItem
 from lifelong.runs import RunExists
@@ -52,7 +53,7 @@ def solve(
     rounds: Annotated[int, typer.Option(help="rounds per subgoal before it counts as failed (then re-plan)")] = 4,
     port: Annotated[int | None, typer.Option(help="port of the embedded server (default: a free one)")] = None,
     difficulty: Annotated[str, typer.Option(help="embedded server difficulty (as explore)")] = "peaceful",
-    program_timeout: Annotated[float, typer.Option(help="seconds (game time) one program may run")] = 180.0,
+    program_timeout: Annotated[float, typer.Option(help="seconds (game time) one program may run")] = PROGRAM_TIMEOUT_S,
     time_scale: Annotated[float | None, typer.Option(
         "--time-scale", help="K: the world and the bot run K times faster than real time "
         "(default: the run's, else [minecraft] time_scale, 1)")] = None,

@@ -40,6 +40,7 @@ from lifelong.minecraft.curriculum import (
 )
 from lifelong.minecraft.describe import SkillManager
 from lifelong.minecraft.events import BackendChosen, RunOpened, ServerStarting, ViewerStarted
+from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, VIEWER_PORT
 from lifelong.minecraft.server import real_time_only
 from lifelong.minecraft.world import Env, MinecraftWorld
 from lifelong.runs import RunDir, atomic_write_json
@@ -61,14 +62,14 @@ class ExploreConfig:
     run_dir: Path | None = None     # default: <settings.run_dir>/explore-<time>; the latest on resume
     resume: bool = False
     viewer: bool = False            # serve a browser view of the bot
-    viewer_port: int = 3007
+    viewer_port: int = VIEWER_PORT
     library: Path | None = None     # default: settings.library_dir
     rounds: int = 4                 # rounds (programs) per task before it counts as failed
     world: Path | None = None       # world folder (default: <run-dir>/world)
     port: int | None = None         # port of the embedded server
     server: str | None = None       # HOST:PORT of a running server instead of the embedded one
     difficulty: str = "peaceful"
-    program_timeout: float = 180.0  # game seconds one program may run
+    program_timeout: float = PROGRAM_TIMEOUT_S  # game seconds one program may run
     time_scale: float | None = None  # K: the world and the bot run K times faster than real time
 
 
@@ -87,7 +88,7 @@ class SolveConfig:
     rounds: int = 4                 # rounds per subgoal before it counts as failed (then re-plan)
     port: int | None = None         # default: a free one
     difficulty: str = "peaceful"
-    program_timeout: float = 180.0
+    program_timeout: float = PROGRAM_TIMEOUT_S
     time_scale: float | None = None
 
 
