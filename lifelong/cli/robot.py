@@ -1,8 +1,11 @@
 """`lifelong train-robot TASK`: train PPO on a robot task card with a given reward.
 
 ``--reward human|sparse|FILE.py`` trains one reward with no LLM (baselines, offline use). FILE.py
-is untrusted like LLM-written rewards: it must pass the same static rules, and it trains in the
-same confined worker processes (``lifelong.robotics.pool``), one per seed. A rejection, static or
+is untrusted like the LLM's rewards and meets the checks Eureka applies to them: the static rules
+(:func:`lifelong.robotics.reward.check_source`), then the guarded, time-limited run inside the
+confined worker processes of :mod:`lifelong.robotics.pool`, one per seed. The evaluation is not
+Eureka's: here the episodes of all seeds are pooled into one mean and spread, where Eureka's final
+scores (:func:`lifelong.robotics.scores.evaluate_methods`) are per seed. A rejection, static or
 while training, ends the command with one line naming the rule and what to write instead.
 """
 
