@@ -147,7 +147,7 @@ class MinecraftWorld:
                      position=self.obs.get("position"))
 
     def _skills_for(self, code: str) -> list[dict[str, str]]:
-        """Exactly the library skills the program calls, with their callees (issue 4's runner)."""
+        """Exactly the library skills the program calls, with their callees: the runner loads no other."""
         names = program_info(code).skills(set(self.library.names()))
         skills = self.library.with_callees([self.library.get(n) for n in names])
         return [{"name": s.name, "code": self.library.code(s.name)} for s in skills]
