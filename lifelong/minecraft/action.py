@@ -93,7 +93,7 @@ def _section(text: str, name: str, until: tuple[str, ...]) -> str:
 
 
 def primitive_docs() -> str:
-    """The primitives' short docs for the prompt (issue 4 ships them under primitives/docs/).
+    """The primitives' short docs for the prompt (shipped under primitives/docs/).
 
     Falls back to each primitive's leading comment block, which states its signature and behaviour.
     """
