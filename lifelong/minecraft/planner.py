@@ -33,7 +33,7 @@ from lifelong.openai_server import ChatServer
 PLANNER_MODEL = "planner"  # models are named planner-<role>; the prefix marks every reply's source
 LABEL = "planner (deterministic, not a language model)"
 PRIMITIVES = primitive_names()
-# Blocks the world generates (issue 3's worldgen; vanilla has them too): what can be mined at all.
+# Blocks the world generates (bridges/server/worldgen.js; vanilla has them too): what can be mined at all.
 NATURAL = {
     "grass_block", "dirt", "stone", "deepslate", "sand", "gravel", "clay", "snow_block",
     "coal_ore", "iron_ore", "copper_ore", "gold_ore", "redstone_ore", "lapis_ore", "diamond_ore",
