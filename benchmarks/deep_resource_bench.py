@@ -1,9 +1,9 @@
-"""What stops a sound plan from reaching a deep resource (issue 18, point 3), measured on the bot.
+"""What stops a sound plan from reaching a deep resource, measured on the bot.
 
 Each trial is a fresh world (one seed), the bot at spawn with an iron pickaxe, one program within the
 180 s (game time) step limit, and the task "Mine 1 diamond ore". Programs compared:
 
-* ``explore-down``: the planner's program before issue 18: look within 32 blocks, else
+* ``explore-down``: the planner's earlier program: look within 32 blocks, else
   ``exploreUntil(down, 120 s)`` (the pathfinder plans a dug path to y-64), then ``mineBlock``;
 * ``explore-side``: its other round: the same, walking sideways on the surface;
 * ``shaft``: the planner's program now: dig a shaft straight down to y=-8, then look within 32 blocks.

@@ -7,7 +7,7 @@ blocks around it for --dig-seconds.
 
     .venv/bin/python benchmarks/server_bench.py [--dig-seconds 20] [--port 25578]
 
-Targets (issue 3): cold start < 10 s, RSS < 1 GB with one bot at view distance 6.
+Targets: cold start < 10 s (a run waits for it), RSS < 1 GB (the machine also runs the bot, Node and the LLM's embedder) with one bot at view distance 6.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ rates reached (the world's and the bot's, medians over rounds, from the run repo
 time of the run's process tree (explore, the server, the bot's Node; /proc sampled every second),
 as seconds and as cores in use. The peer is the same run at K = 1, measured in the same invocation.
 
-Goals (issue 13): a K of 4 to 8 finishes the 40-iteration run in at most 1/4 of the 1x wall time
+Goals: a K of 4 to 8 finishes the 40-iteration run in at most 1/4 of the 1x wall time
 with the same milestones. The planner is deterministic, but the world is not quite (mob spawns,
 timing of a physics step), so milestones can move by an iteration or two between any two runs,
 at 1x too; ``same_milestones`` says whether they match exactly, ``same_milestones_reached``

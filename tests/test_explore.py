@@ -1,6 +1,7 @@
 """`lifelong explore` and `lifelong report`: metrics from a run folder, CLI errors, and the
 end-to-end planner run on the embedded world (slow, minecraft) with a kill -9 and --resume."""
 
+import itertools
 import json
 import os
 import signal
@@ -132,7 +133,7 @@ def _steps(run: Path) -> list[dict]:
 @pytest.mark.minecraft
 @pytest.mark.timeout(3600)  # 20-35 min at time scale 1 on a 2-core machine, ~7 at 4; .ci/run has 90 min in all
 def test_planner_run_reaches_iron_tools_and_survives_kill_9(tmp_path):
-    # At time scale 4 (issue 13): the rounds wait on game time, which runs 4x; the resumed part
+    # At time scale 4: the rounds wait on game time, which runs 4x; the resumed part
     # keeps the run's time scale. benchmarks/time_scale_bench.py compares the milestones with 1x.
     from lifelong.library import SkillLibrary
     from lifelong.minecraft.server import EmbeddedServer
@@ -179,7 +180,7 @@ def test_planner_run_reaches_iron_tools_and_survives_kill_9(tmp_path):
     assert len(on_disk - logged) <= 1, sorted(on_disk - logged)
     for name in names:
         shas = [s.code_sha256 for s in library.versions(name)]
-        assert all(a != b for a, b in zip(shas, shas[1:])), name
+        assert all(a != b for a, b in itertools.pairwise(shas)), name
     skills = {s.name: s for s in library.list()}
     composed = [s for s in skills.values() if s.calls]
     assert len(composed) >= 5

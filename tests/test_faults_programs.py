@@ -1,4 +1,4 @@
-"""Programs as attackers (issue 10): on the real bot, no host object leads out of the sandbox, and
+"""Programs as attackers: on the real bot, no host object leads out of the sandbox, and
 the faults a program can cause (endless promise chains, catastrophic regular expressions, throwing
 timers, stray rejections, chat floods) end its step with an error while the body lives on. And
 the layer below: even code holding ``process`` in the bot's Node can start no process, write no

@@ -1,4 +1,4 @@
-"""kill -9 at chosen points, then ``--resume``: nothing lost, nothing stored twice (issue 10).
+"""kill -9 at chosen points, then ``--resume``: nothing lost, nothing stored twice.
 
 Every run here is a real process, killed by SIGKILL at an exact point: ``LIFELONG_FAULT=<point>[@n]``
 makes :func:`lifelong.runs.fault_point` kill its own process the n-th time it passes that point

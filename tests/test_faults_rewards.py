@@ -1,4 +1,4 @@
-"""Fault tests for untrusted reward code (issue 10): both layers hold, each on its own.
+"""Fault tests for untrusted reward code: both layers hold, each on its own.
 
 * The language layer (lifelong/robotics/reward.py) refuses, with the rule and what to write
   instead, what a name check cannot see: modules reached as attributes of numpy/torch
@@ -54,9 +54,9 @@ def refused(code: str) -> RewardRejected:
 # ---- the language layer ------------------------------------------------------------------------
 
 
-def test_the_operator_probe_from_the_issue_is_refused_and_runs_nothing(tmp_path):
+def test_the_operator_probe_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
-    probes = [  # the issue's route, then the same through names no static rule can read
+    probes = [  # the route through torch.functional.operator, then the same through names no static rule can read
         (f"op = torch.functional.operator\nop.methodcaller('system', 'touch {marker}')"
          "(op.attrgetter('os')(torch))"),
         f"m = {{'t': torch}}['t'].functional\nm.operator.attrgetter('os')(torch).system('touch {marker}')",

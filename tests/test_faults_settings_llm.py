@@ -1,4 +1,4 @@
-"""Faults from issue 10: misspelt settings, and an LLM endpoint that answers oddly or costs too much.
+"""Faults in what a run is given: misspelt settings, and an LLM endpoint that answers oddly or costs too much.
 
 Every LLM test talks to a real local HTTP server (``ChatServer``), never a mocked client.
 """

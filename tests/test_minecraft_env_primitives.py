@@ -31,7 +31,7 @@ def test_every_voyager_primitive_is_defined_with_its_signature_and_documented() 
 
 
 # Primitives wait on game time (walking, digging, smelting): at time scale 4 they behave as at 1,
-# only sooner (issue 13), and Voyager's released skills below are checked at 4. Programs verified at
+# only sooner (README, "Faster than real time"), and Voyager's released skills below are checked at 4. Programs verified at
 # 4 are run again at 1 by tests/test_time_scale.py.
 TIME_SCALE = 4
 

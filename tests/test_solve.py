@@ -1,4 +1,4 @@
-"""`lifelong solve` (issue 18): task decomposition, its parsing, bad input, and one end-to-end solve.
+"""`lifelong solve`: task decomposition, its parsing, bad input, and one end-to-end solve.
 
 Every LLM call goes through the real client to a real local HTTP server: the planner back end
 (serve_planner) or scripted replies (ChatServer.scripted); nothing is mocked.

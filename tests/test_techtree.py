@@ -2,8 +2,8 @@
 
 Python starts the embedded server (lifelong.minecraft.server), creates the mineflayer bot and
 loads pathfinder, collectblock, tool and pvp through JSPyBridge, then runs the same scenario
-as bridges/test/techtree.test.js (bridges/test/techtree.js) on that bot, at time scale 4 (issue 13:
-the server ticks 4x, and the bot's patched mineflayer takes ``timeScale``; the node suite runs the
+as bridges/test/techtree.test.js (bridges/test/techtree.js) on that bot, at time scale 4 (the
+server ticks 4x, and the bot's patched mineflayer takes ``timeScale``; the node suite runs the
 same scenario at 1 and at 4).
 """
 

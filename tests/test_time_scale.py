@@ -1,4 +1,4 @@
-"""Time scale K (issue 13): the embedded world and the bot K times faster than real time.
+"""Time scale K: the embedded world and the bot K times faster than real time.
 
 Fast: the rules (K <= 0 and K on a server that is not ours are clear errors, the bot shares its
 world's K), the tick-rate report and its warning. Slow (minecraft): a server at 4x reports the

@@ -1,5 +1,5 @@
 'use strict'
-// Game time versus wall time: the one place that knows the time scale K (issue 13).
+// Game time versus wall time: the one place that knows the time scale K.
 //
 // On our own server nothing forces real time, so the world and the bot may run K times faster:
 // a game second then lasts 1/K of a wall second. Everything that waits or measures *game* time

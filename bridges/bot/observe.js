@@ -198,7 +198,7 @@ function observe (bot, memory) {
   }
 }
 
-/** The bot's time scale and the physics tick rate it reached over the last 5 s (issue 13). */
+/** The bot's time scale and the physics tick rate it reached over the last 5 s: whether it keeps up with K. */
 function clockFields (bot) {
   const clock = clockOf(bot)
   const reached = clock.ticksPerSecond()

@@ -1,5 +1,5 @@
 'use strict'
-// The runner as an attacker sees it (issue 10): programs that try to leave the sandbox through
+// The runner as an attacker sees it: programs that try to leave the sandbox through
 // every kind of host object they can reach, through routes no static rule knows, and programs
 // that try to hang, crash or flood the bot's Node process. No server: a stand-in bot with real
 // host objects (a Vec3, items, blocks, arrays and promises from host calls, host errors, sloppy

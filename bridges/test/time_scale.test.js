@@ -1,5 +1,5 @@
 'use strict'
-// Time scale K (issue 13): the clock's arithmetic, a program's timers and limits on its bot's
+// Time scale K: the clock's arithmetic, a program's timers and limits on its bot's
 // clock, and the embedded world and a bot both running 4x: tick rates reached, a dig the server
 // accepts in a quarter of the time, a smelt in a quarter of vanilla's 10 s, and the whole tech
 // tree (techtree.js) at 4x.

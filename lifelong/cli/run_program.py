@@ -94,7 +94,7 @@ def _print_human(obs: dict[str, Any], skills: list[dict[str, str]]) -> None:
 
 
 def _tick_rate(obs: dict[str, Any]) -> dict[str, Any]:
-    """The time scale and the tick rates reached during the program (issue 13)."""
+    """The time scale and the tick rates reached during the program: whether it really ran K times faster."""
     scale = float(obs.get("time_scale") or 1)
     return {"time_scale": scale, "target_ticks_per_s": 20 * scale,
             "bot_ticks_per_s": obs.get("ticks_per_s"), "server_ticks_per_s": obs.get("server_ticks_per_s")}

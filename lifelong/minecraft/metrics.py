@@ -116,7 +116,8 @@ def compute(run_path: Path) -> dict[str, Any]:
 
 
 def tick_rate(steps: list[dict[str, Any]], time_scale: float) -> dict[str, Any]:
-    """The time scale of a run and the tick rates its rounds reached (medians; issue 13)."""
+    """The time scale of a run and the tick rates its rounds reached (medians: a run at K that fell
+    behind shows here)."""
 
     def median(key: str) -> float | None:
         values = [float(e[key]) for e in steps if e.get(key) is not None]

@@ -16,7 +16,7 @@ A world folder holds everything of one world::
 
 Readiness means what a bot needs: the launcher reported ``ready`` and the port accepts a login.
 
-Time scale K (issue 13): our server may tick K times faster than real time (20 x K ticks a
+Time scale K: our server may tick K times faster than real time (20 x K ticks a
 second; furnaces, mobs, world time and item timers follow). Only our server can: a bot on any
 other server runs at 1. :meth:`EmbeddedServer.tick_rate` reports the rate actually reached.
 """

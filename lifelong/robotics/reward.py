@@ -37,7 +37,7 @@ call ran over N s". Two ``setitimer`` calls per reward call, not measurable in e
 
 Why not RestrictedPython (PyPI): it rewrites attribute reads into ``_getattr_`` calls, as gate 3
 does, but its guards are name-based (``safer_getattr`` refuses ``_`` names and ``format``), so
-the module and value checks this issue needs would be ours either way; its compile errors are
+the module and value checks gate 3 needs would be ours either way; its compile errors are
 generic ("... is an invalid attribute name because it starts with '_'") where the LLM needs
 what to write instead; and it also wraps every subscript, iteration and write
 (``_getitem_``/``_getiter_``/``_write_``), which our threat model leaves to the OS layer.

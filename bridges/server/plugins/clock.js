@@ -1,5 +1,5 @@
 'use strict'
-// The world's clock at time scale K (issue 13): ticks K times faster than vanilla's 20 a second,
+// The world's clock at time scale K: ticks K times faster than vanilla's 20 a second,
 // and the reported tick rate reached.
 //
 // - Ticking: flying-squid ticks with setInterval(1000 / 20). We replace its setTickInterval with
