@@ -1,14 +1,14 @@
 """Batched MuJoCo simulation with named, batched state: the substrate rewards are written against.
 
 Why a hand-written stepper instead of gymnasium's vector envs: ``mujoco.batch.Batch`` steps N copies
-of one model on a C thread pool. Measured here (2 shared cores, random actions, ``nthread=2``):
-HalfCheetah ~52k env-steps/s, Ant ~8.4k, Humanoid ~4.7k, versus 15-18k / 2.5-2.9k for gymnasium's
-``SyncVectorEnv(8)`` (see /work/shared/README.md). ``BatchSim`` reproduces gymnasium v5's physics,
-observations, resets and terminations exactly (tests/test_robot_tasks.py compares them step by
-step), so a policy trained here runs unchanged in ``gymnasium.make("<Base>-v5")``. One known
-difference: for Ant and Humanoid, ``contact_forces`` (``cfrc_ext``) are MuJoCo's in-step values
-(requested through a probe sensor), while gymnasium recomputes them after the step; the two differ
-on some steps. They only enter the observation and the tiny contact-cost term.
+of one model on a C thread pool, faster than gymnasium's ``SyncVectorEnv`` in the same process
+(``benchmarks/sim_bench.py``; figures: the README's Benchmarks table, ``make bench-report``).
+``BatchSim`` reproduces gymnasium v5's physics, observations, resets and terminations exactly
+(tests/test_robot_tasks.py compares them step by step), so a policy trained here runs unchanged
+in ``gymnasium.make("<Base>-v5")``. One known difference: for Ant and Humanoid,
+``contact_forces`` (``cfrc_ext``) are MuJoCo's in-step values (requested through a probe sensor),
+while gymnasium recomputes them after the step; the two differ on some steps. They only enter the
+observation and the tiny contact-cost term.
 
 The state/reward interface (what the reward writer, the sandbox and the prompts build on)
 -------------------------------------------------------------------------------------------
