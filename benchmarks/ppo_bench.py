@@ -1,32 +1,58 @@
-"""Our PPO (lifelong.robotics.ppo on mujoco.batch) vs stable-baselines3 PPO, same env, same steps.
+"""Our PPO against each peer at its best: wall time to the same return, over several seeds.
 
-Both are trained in this run for the same number of env steps with the env's own (gymnasium)
-reward, then evaluated by the same code: deterministic actions, one episode per seed from the same
-seeded start states (lifelong.robotics.ppo.evaluate; its simulator reproduces gymnasium v5 exactly,
-see tests/test_robot_tasks.py). SB3 uses its default PPO hyper-parameters ("MlpPolicy", one env,
-n_steps=2048, batch 64, 10 epochs) and a logger with no outputs, so it writes no /tmp/SB3-* folder.
+Trainers (``--peers`` picks the peers; ours always runs):
 
-By default the two trainings run at the same time in two processes, one torch thread each: on a
-shared machine whose load changes by the minute, both then see the same load, so the ratio of
-their speeds means something (SB3 runs alone once ours is done, which only favours SB3).
-``--sequential`` runs ours first, then SB3, each with the whole machine: use it with
-``--threads 2`` on Hopper, whose contact physics alone caps one thread at ~9-10k env-steps/s.
+* ``ours``: lifelong.robotics.ppo on the batched simulator (lifelong.robotics.sim), with the task
+  card's hyper-parameters.
+* ``sb3-zoo``: stable-baselines3 PPO with rl-zoo3's tuned hyper-parameters for the env
+  (``rl_zoo3/hyperparams/ppo.yml``; the zoo tunes the ``-v4`` MuJoCo tasks, whose dynamics the
+  ``-v5`` ones share, so a ``-v5`` env without its own entry takes its ``-v4`` one) and the zoo's
+  normalisation (``VecNormalize`` with the zoo's kwargs and the algorithm's gamma), on gymnasium.
+* ``rsl-rl``: rsl-rl-lib's PPO (``OnPolicyRunner``) on *our* simulator with *our* hyper-parameters
+  and our reward normalisation, so what differs from ours is the implementation alone.
 
-    python benchmarks/ppo_bench.py --env HalfCheetah-v5 --steps 1000000 --json
-    python benchmarks/ppo_bench.py --env Hopper-v5 --steps 1000000 --threads 2 --sequential --json
+The metric is the wall time of training (evaluations excluded) until a deterministic evaluation
+reaches the target return; by default the target is tuned SB3's median final return. Every
+trainer is evaluated by the same code every ``--eval-every`` env steps and at the end:
+deterministic actions, one episode per evaluation seed from the same seeded start states
+(lifelong.robotics.ppo.evaluate; the simulator reproduces gymnasium v5, tests/test_robot_tasks.py).
+Reported per trainer: the median time to target and its range over seeds, the return at equal
+steps (the final evaluation of each seed) and env-steps/s of training.
+
+Each (trainer, seed) trains in its own process with one torch thread; ``--workers`` of them run
+at a time (they then share the machine's load, which is recorded with the result). Figures: the
+README's Benchmarks table (``make bench-report``), never quoted here.
+
+    python benchmarks/ppo_bench.py --env HalfCheetah-v5 --steps 1000000 --seeds 5 \\
+        --peers sb3-zoo,rsl-rl --json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import math
+import multiprocessing as mp
+import os
+import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+PEERS = ("sb3-zoo", "rsl-rl")
+Point = tuple[int, float, float]  # (env steps, training seconds, evaluation return)
 
-def _card_for(env_id: str):
+
+def card_for(env_id: str) -> Any:
+    """The task card whose base env is ``env_id`` (HalfCheetah-v5 -> the HalfCheetah card)."""
     from lifelong.robotics.tasks import list_tasks, load_card
 
     for name in list_tasks():
@@ -36,97 +62,354 @@ def _card_for(env_id: str):
     raise SystemExit(f"no task card whose base_env is {env_id}")
 
 
-class _SB3Actor:
-    """Adapts an SB3 model to the ``act(obs, deterministic)`` interface evaluate() uses."""
+# ---- timing and evaluation, the same for every trainer --------------------------------------
 
-    def __init__(self, model):
-        self.model = model
+
+@dataclass
+class Checkpoints:
+    """The training clock (evaluations taken out) and a deterministic evaluation every ``every`` steps."""
+
+    card: Any
+    every: int
+    episodes: int
+    start: float = field(default_factory=time.perf_counter)
+    paused_s: float = 0.0
+    curve: list[Point] = field(default_factory=list)
+
+    def train_s(self) -> float:
+        return time.perf_counter() - self.start - self.paused_s
+
+    def restart(self) -> None:
+        """Start the clock when training starts (imports and model building are not training)."""
+        self.start, self.paused_s = time.perf_counter(), 0.0
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.paused_s += time.perf_counter() - t
+
+    def due(self, env_steps: int) -> bool:
+        last = self.curve[-1][0] if self.curve else 0
+        return env_steps - last >= self.every
+
+    def evaluate(self, env_steps: int, actor: Any) -> None:
+        """Evaluate ``actor`` (``act(obs, deterministic)``) now; the time it takes is not training."""
+        from lifelong.robotics.ppo import evaluate
+
+        train_s = self.train_s()
+        with self.paused():
+            ret = evaluate(self.card, actor, seeds=list(range(self.episodes))).return_mean
+        self.curve.append((env_steps, train_s, float(ret)))
+
+
+@dataclass
+class Run:
+    """One trainer on one seed."""
+
+    trainer: str
+    seed: int
+    env_steps: int
+    train_s: float
+    curve: list[Point]
+    hyperparams: dict[str, Any]
+
+    @property
+    def final_return(self) -> float:
+        return self.curve[-1][2]
+
+    def time_to(self, target: float) -> float | None:
+        """Training seconds at the first evaluation at or above ``target`` (None: never)."""
+        return next((s for _, s, ret in self.curve if ret >= target), None)
+
+
+# ---- the trainers ---------------------------------------------------------------------------------
+
+
+def run_ours(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[int, dict[str, Any]]:
+    from lifelong.robotics.ppo import PPOConfig, train
+
+    def on_update(env_steps: int, policy: Any) -> None:
+        if clock.due(env_steps):
+            clock.evaluate(env_steps, policy)
+
+    cfg = PPOConfig.from_overrides(card.ppo)
+    clock.restart()
+    result = train(card, card.reward_fn("human"), steps=steps, seed=seed, threads=1, config=cfg,
+                   on_update=on_update)
+    if not clock.curve or clock.curve[-1][0] != result.env_steps:
+        clock.evaluate(result.env_steps, result.policy)
+    return result.env_steps, asdict(cfg)
+
+
+def zoo_hyperparams(env_id: str) -> tuple[str, dict[str, Any]]:
+    """rl-zoo3's tuned PPO entry for ``env_id`` (else the same task's newest other version)."""
+    import rl_zoo3
+    import yaml
+
+    table = yaml.safe_load((Path(rl_zoo3.__file__).parent / "hyperparams" / "ppo.yml").read_text())
+    name = env_id.rsplit("-v", 1)[0]
+    versions = sorted((k for k in table if k.rsplit("-v", 1)[0] == name),
+                      key=lambda k: int(k.rsplit("-v", 1)[1]), reverse=True)
+    key = env_id if env_id in table else (versions[0] if versions else "default")
+    return key, dict(table[key])
+
+
+class _SB3Actor:
+    """A zoo-trained SB3 model as ``act(obs, deterministic)``: the zoo's VecNormalize, then predict."""
+
+    def __init__(self, model: Any, vec_normalize: Any) -> None:
+        self.model, self.vec_normalize = model, vec_normalize
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        if self.vec_normalize is not None:
+            obs = self.vec_normalize.normalize_obs(obs)
         return self.model.predict(obs, deterministic=deterministic)[0]
 
 
-def run_ours(card, steps: int, seed: int, threads: int, eval_seeds: list[int]) -> dict:
-    from lifelong.robotics.ppo import evaluate, train
-
-    t0 = time.perf_counter()
-    result = train(card, card.reward_fn("human"), steps=steps, seed=seed, threads=threads)
-    wall = time.perf_counter() - t0
-    ev = evaluate(card, result.policy, seeds=eval_seeds)
-    return {"steps": result.env_steps, "wall_s": wall, "steps_per_s": result.env_steps / wall,
-            "return": ev.return_mean, "return_std": ev.return_std, "success": ev.success_mean}
-
-
-def run_sb3(card, steps: int, seed: int, threads: int, eval_seeds: list[int]) -> dict:
-    import gymnasium as gym
+def sb3_zoo_model(card: Any, seed: int) -> tuple[Any, Any, dict[str, Any]]:
+    """SB3 PPO built as rl-zoo3 builds it: its schedules, policy kwargs and VecNormalize."""
     import torch
+    from rl_zoo3.exp_manager import ExperimentManager
     from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import Logger
+    from stable_baselines3.common.vec_env import VecNormalize
 
-    from lifelong.robotics.ppo import evaluate
+    key, hp = zoo_hyperparams(card.base_env)
+    shown = {"zoo_entry": key, **{k: str(v) for k, v in hp.items()}}
+    normalize = hp.pop("normalize", False)
+    norm_kwargs = eval(normalize) if isinstance(normalize, str) else {}
+    if "gamma" in hp:
+        norm_kwargs["gamma"] = hp["gamma"]
+    n_envs = hp.pop("n_envs", 1)
+    hp.pop("n_timesteps", None)
+    hp = ExperimentManager._preprocess_schedules(hp)
+    if isinstance(hp.get("policy_kwargs"), str):
+        hp["policy_kwargs"] = eval(hp["policy_kwargs"], {"nn": torch.nn, "dict": dict})
+    env = make_vec_env(card.base_env, n_envs=n_envs, seed=seed, env_kwargs=card.env_kwargs)
+    if normalize:
+        env = VecNormalize(env, **norm_kwargs)
+    model = PPO(env=env, seed=seed, device="cpu", verbose=0, **hp)
+    model.set_logger(Logger(folder=None, output_formats=[]))  # no /tmp/SB3-* folder
+    return model, env if normalize else None, shown
 
-    torch.set_num_threads(threads)
-    env = gym.make(card.base_env, **card.env_kwargs)
-    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
-    model.set_logger(Logger(folder=None, output_formats=[]))
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=steps)
-    wall = time.perf_counter() - t0
-    ev = evaluate(card, _SB3Actor(model), seeds=eval_seeds)
-    env.close()
-    return {"steps": int(model.num_timesteps), "wall_s": wall,
-            "steps_per_s": model.num_timesteps / wall, "return": ev.return_mean,
-            "return_std": ev.return_std, "success": ev.success_mean}
+
+def run_sb3_zoo(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[int, dict[str, Any]]:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    model, vec_normalize, shown = sb3_zoo_model(card, seed)
+    actor = _SB3Actor(model, vec_normalize)
+
+    class Evaluate(BaseCallback):
+        def _on_step(self) -> bool:
+            if clock.due(self.num_timesteps):
+                clock.evaluate(self.num_timesteps, actor)
+            return True
+
+    clock.restart()
+    model.learn(total_timesteps=steps, callback=Evaluate())
+    if not clock.curve or clock.curve[-1][0] != model.num_timesteps:
+        clock.evaluate(int(model.num_timesteps), actor)
+    return int(model.num_timesteps), shown
+
+
+def rsl_rl_config(cfg: Any) -> dict[str, Any]:
+    """rsl-rl's runner config holding our hyper-parameters (see the module docstring)."""
+    mlp = {"class_name": "MLPModel", "hidden_dims": list(cfg.hidden), "activation": "tanh",
+           "obs_normalization": cfg.norm_obs}
+    return {
+        "num_steps_per_env": cfg.num_steps, "save_interval": 10**9, "check_for_nan": False,
+        "obs_groups": {"actor": ["policy"], "critic": ["policy"]},
+        "algorithm": {
+            "class_name": "PPO", "num_learning_epochs": cfg.epochs, "num_mini_batches": cfg.minibatches,
+            "clip_param": cfg.clip_coef, "gamma": cfg.gamma, "lam": cfg.gae_lambda,
+            # ours: vf_coef x 0.5 x clipped MSE; rsl-rl: value_loss_coef x clipped MSE
+            "value_loss_coef": cfg.vf_coef * 0.5, "entropy_coef": cfg.ent_coef,
+            "learning_rate": cfg.lr, "max_grad_norm": cfg.max_grad_norm,
+            "use_clipped_value_loss": True, "normalize_advantage_per_mini_batch": True,
+            "schedule": "adaptive" if cfg.desired_kl is not None else "fixed",
+            "desired_kl": cfg.desired_kl,
+        },
+        "actor": {**mlp, "distribution_cfg": {"class_name": "GaussianDistribution",
+                                               "init_std": math.exp(cfg.init_log_std), "std_type": "log"}},
+        "critic": mlp,
+    }
+
+
+def sim_vec_env(card: Any, cfg: Any, seed: int) -> Any:
+    """Our batched simulator as rsl-rl's VecEnv, with our trainer's reward normalisation."""
+    import torch
+    from rsl_rl.env import VecEnv
+    from tensordict import TensorDict
+
+    from lifelong.robotics.ppo import RunningMeanStd
+    from lifelong.robotics.sim import call_reward
+    from lifelong.robotics.tasks import make_sim
+
+    class SimVecEnv(VecEnv):
+        def __init__(self) -> None:
+            self.sim = make_sim(card, cfg.num_envs, seed=seed, nthread=1)
+            self.reward_fn = card.reward_fn("human")
+            self.num_envs, self.num_actions = cfg.num_envs, self.sim.action_dim
+            self.max_episode_length = self.sim.max_episode_steps
+            self.episode_length_buf = torch.zeros(cfg.num_envs, dtype=torch.long)
+            self.device, self.cfg = "cpu", {}
+            self.obs = self.sim.reset()
+            self.ret_rms, self.disc_ret = RunningMeanStd(), np.zeros(cfg.num_envs)
+
+        def get_observations(self) -> TensorDict:
+            obs = torch.as_tensor(self.obs, dtype=torch.float32)
+            return TensorDict({"policy": obs}, batch_size=[self.num_envs])
+
+        def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+            res = self.sim.step(actions.numpy())
+            reward, _ = call_reward(self.reward_fn, res.state, self.num_envs)
+            done = res.terminated | res.truncated
+            if cfg.norm_reward:  # exactly as lifelong.robotics.ppo.train normalises
+                self.disc_ret = self.disc_ret * cfg.gamma + reward
+                self.ret_rms.update(self.disc_ret)
+                reward = np.clip(reward / np.sqrt(self.ret_rms.var + 1e-8), -10, 10)
+                self.disc_ret[done] = 0.0
+            self.obs = res.obs
+            self.episode_length_buf = (self.episode_length_buf + 1) * torch.as_tensor(~done)
+            return (self.get_observations(), torch.as_tensor(reward, dtype=torch.float32),
+                    torch.as_tensor(done), {"time_outs": torch.as_tensor(res.truncated)})
+
+    return SimVecEnv()
+
+
+class _RslActor:
+    """rsl-rl's actor as ``act(obs, deterministic)`` (its normaliser is inside the model)."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        import torch
+        from tensordict import TensorDict
+
+        with torch.inference_mode():
+            x = TensorDict({"policy": torch.as_tensor(obs, dtype=torch.float32)}, batch_size=[len(obs)])
+            return self.actor(x, stochastic_output=not deterministic).numpy().astype(np.float64)
+
+
+def run_rsl_rl(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[int, dict[str, Any]]:
+    import torch
+    from rsl_rl.runners import OnPolicyRunner
+
+    from lifelong.robotics.ppo import PPOConfig
+
+    cfg = PPOConfig.from_overrides(card.ppo)
+    torch.manual_seed(seed)
+    config = rsl_rl_config(cfg)
+    batch = cfg.num_envs * cfg.num_steps
+    per_eval = max(1, clock.every // batch)
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the models and every iteration
+        runner = OnPolicyRunner(sim_vec_env(card, cfg, seed), config, log_dir=None, device="cpu")
+        actor = _RslActor(runner.alg.actor)
+        clock.restart()
+        done, iterations = 0, max(1, steps // batch)
+        while done < iterations:
+            chunk = min(per_eval, iterations - done)
+            runner.learn(num_learning_iterations=chunk)
+            done += chunk
+            clock.evaluate(done * batch, actor)
+    return iterations * batch, config
+
+
+TRAINERS: dict[str, Callable[[Any, int, int, Checkpoints], tuple[int, dict[str, Any]]]] = {
+    "ours": run_ours, "sb3-zoo": run_sb3_zoo, "rsl-rl": run_rsl_rl,
+}
+
+
+def run_job(trainer: str, env_id: str, steps: int, seed: int, every: int, episodes: int) -> Run:
+    """One training run, in a worker process with one torch thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    card = card_for(env_id)
+    clock = Checkpoints(card, every, episodes)
+    env_steps, hyperparams = TRAINERS[trainer](card, steps, seed, clock)
+    return Run(trainer, seed, env_steps, clock.train_s(), clock.curve, hyperparams)
+
+
+# ---- the report -------------------------------------------------------------------------------------
+
+
+def _median(xs: list[float]) -> float | None:
+    return float(statistics.median(xs)) if xs else None
+
+
+def summarize(runs: list[Run], target: float) -> dict[str, Any]:
+    """Per-trainer figures; a seed that never reaches the target counts as slower than all others."""
+    times = [run.time_to(target) for run in runs]
+    ranked = [math.inf if t is None else t for t in times]
+    median = statistics.median(ranked) if ranked else math.inf
+    reached = [t for t in times if t is not None]
+    return {
+        "time_to_target_s": None if math.isinf(median) else median,
+        "time_to_target_range_s": [min(reached), max(reached)] if reached else None,
+        "time_to_target_per_seed_s": times,
+        "reached": f"{len(reached)}/{len(runs)}",
+        "final_return": [run.final_return for run in runs],
+        "steps_per_s": _median([run.env_steps / run.train_s for run in runs]),
+        "env_steps": [run.env_steps for run in runs],
+        "train_s": [round(run.train_s, 1) for run in runs],
+        "seeds": [run.seed for run in runs],
+        "curves": [run.curve for run in runs],
+        "hyperparams": runs[0].hyperparams if runs else {},
+    }
+
+
+def report(runs: list[Run], args: argparse.Namespace, loads: list[float]) -> dict[str, Any]:
+    by = {name: [r for r in runs if r.trainer == name] for name in dict.fromkeys(r.trainer for r in runs)}
+    target, source = args.target, "--target"
+    if target is None:
+        source = "sb3-zoo" if by.get("sb3-zoo") else "ours"
+        target, source = statistics.median(r.final_return for r in by[source]), f"{source}'s median final return"
+    trainers = {name: summarize(rs, target) for name, rs in by.items()}
+    ours = trainers["ours"]["time_to_target_s"]
+    speedup = {name: (t["time_to_target_s"] / ours if ours and t["time_to_target_s"] else None)
+               for name, t in trainers.items() if name != "ours"}
+    return {"env": args.env, "steps": args.steps, "seeds": args.seeds, "eval_every": args.eval_every,
+            "eval_episodes": args.eval_episodes, "workers": args.workers, "target_return": target,
+            "target_source": source, "trainers": trainers, "ours_speedup_to_target": speedup,
+            "load_avg_1m": loads, "cpus": os.cpu_count()}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--env", default="HalfCheetah-v5")
     ap.add_argument("--steps", type=int, default=100_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1, help="torch (and mujoco.batch) threads, each")
-    ap.add_argument("--eval-seeds", type=int, default=5)
-    ap.add_argument("--skip-sb3", action="store_true", help="only time our trainer")
-    ap.add_argument("--sequential", action="store_true", help="run SB3 after ours, not beside it")
+    ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated: sb3-zoo, rsl-rl, or none")
+    ap.add_argument("--target", type=float, default=None, help="default: sb3-zoo's median final return")
+    ap.add_argument("--eval-every", type=int, default=None, help="env steps (default: steps / 20)")
+    ap.add_argument("--eval-episodes", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="trainings at a time")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-
-    card = _card_for(args.env)
-    seeds = list(range(args.eval_seeds))
-    sb3_future = None
-    if not args.skip_sb3 and not args.sequential:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
-        sb3_future = pool.submit(run_sb3, card, args.steps, args.seed, args.threads, seeds)
-    ours = run_ours(card, args.steps, args.seed, args.threads, seeds)
-    print(f"ours: {ours}", file=sys.stderr, flush=True)  # progress: SB3 takes ~10x longer
-    out = {"env": args.env, "steps": args.steps, "seed": args.seed, "threads": args.threads,
-           "mode": "sequential" if args.sequential else "concurrent",
-           "ours_steps_per_s": ours["steps_per_s"], "ours_return": ours["return"],
-           "ours_return_std": ours["return_std"], "ours_wall_s": ours["wall_s"]}
-    if not args.skip_sb3:
-        if sb3_future is not None:
-            sb3 = sb3_future.result()
-            pool.shutdown()
-        else:
-            sb3 = run_sb3(card, args.steps, args.seed, args.threads, seeds)
-        out.update(sb3_steps_per_s=sb3["steps_per_s"], sb3_return=sb3["return"],
-                   sb3_return_std=sb3["return_std"], sb3_wall_s=sb3["wall_s"],
-                   ratio=ours["steps_per_s"] / sb3["steps_per_s"],
-                   return_diff=ours["return"] - sb3["return"])
-    try:
-        import os
-
-        out["load_avg_1m"] = os.getloadavg()[0]  # the machine is shared: context for the figures
-    except OSError:
-        pass
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>18}: {v:.3f}" if isinstance(v, float) else f"{k:>18}: {v}")
+    peers = [p for p in args.peers.split(",") if p and p != "none"]
+    if bad := set(peers) - set(PEERS):
+        ap.error(f"unknown peers {sorted(bad)}; known: {', '.join(PEERS)}")
+    args.eval_every = args.eval_every or max(1, args.steps // 20)
+    jobs = [(t, s) for s in range(args.seeds) for t in ("ours", *peers)]
+    loads = [round(os.getloadavg()[0], 2)]
+    with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
+        futures = [pool.submit(run_job, t, args.env, args.steps, s, args.eval_every, args.eval_episodes)
+                   for t, s in jobs]
+        runs = []
+        for future in futures:
+            runs.append(future.result())
+            run = runs[-1]
+            print(f"{run.trainer} seed {run.seed}: return {run.final_return:.0f} after {run.env_steps} steps, "
+                  f"{run.env_steps / run.train_s:.0f} steps/s", file=sys.stderr, flush=True)
+            loads.append(round(os.getloadavg()[0], 2))
+    out = report(runs, args, loads)
+    print(json.dumps(out) if args.json else json.dumps({k: v for k, v in out.items()}, indent=1))
     return 0
 
 

@@ -159,3 +159,35 @@ def test_cli_bad_input_is_actionable():
     assert unknown.exit_code == 2 and "known tasks" in unknown.output
     wrong = runner.invoke(app, ["train-robot", "Hopper", "--reward", "dense"])
     assert wrong.exit_code == 2 and "human" in wrong.output
+
+
+@pytest.mark.slow  # ~10 s idle: three short trainings
+def test_ppo_bench_races_three_trainers_to_one_target():
+    """benchmarks/ppo_bench.py end to end in this process: ours, SB3 with the zoo's tuned settings
+    and normalisation, rsl-rl with our settings on our simulator; one target, one report shape."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    import ppo_bench
+
+    threads = torch.get_num_threads()
+    try:
+        runs = [ppo_bench.run_job(t, "InvertedPendulum-v5", 1024, 0, every=512, episodes=2)
+                for t in ("ours", "sb3-zoo", "rsl-rl")]
+    finally:
+        torch.set_num_threads(threads)
+    args = argparse.Namespace(env="InvertedPendulum-v5", steps=1024, seeds=1, eval_every=512,
+                              eval_episodes=2, workers=1, target=None)
+    out = ppo_bench.report(runs, args, [0.0])
+    sb3 = out["trainers"]["sb3-zoo"]
+    assert out["target_return"] == sb3["final_return"][0] and sb3["time_to_target_s"] is not None
+    for name, t in out["trainers"].items():
+        assert t["env_steps"][0] >= 512 and t["steps_per_s"] > 0, name
+        steps = [p[0] for p in t["curves"][0]]
+        assert steps == sorted(steps) and steps[-1] == t["env_steps"][0], name  # evaluated at the end
+    assert sb3["hyperparams"]["zoo_entry"] == "InvertedPendulum-v2"  # the zoo's tuned entry
+    card = load_card("InvertedPendulum")
+    assert out["trainers"]["rsl-rl"]["hyperparams"]["algorithm"]["num_learning_epochs"] == \
+        ppo.PPOConfig.from_overrides(card.ppo).epochs  # our hyper-parameters
