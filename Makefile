@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.stamp
 PYTEST_ARGS ?=
 ITERATIONS ?= 40
 
-.PHONY: setup explore test test-fast test-long bench lint clean
+.PHONY: setup explore test test-fast test-long bench bench-report lint clean
 
 setup: $(STAMP) bridges/node_modules/.stamp
 
@@ -42,6 +42,11 @@ test-long: setup
 bench: setup
 	$(BIN)/python benchmarks/library_bench.py --n 10000
 	$(BIN)/python benchmarks/loop_bench.py --iterations 20 --library-size 200
+
+# The README's benchmark table, rendered from the recorded results in benchmarks/results/*.json
+# (record one: python benchmarks/report.py record NAME -- COMMAND --json).
+bench-report:
+	$(BIN)/python benchmarks/report.py table
 
 lint: setup
 	$(BIN)/ruff check lifelong tests benchmarks
