@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lifelong.cli.common import tracked
 from lifelong.embeddings import Embedder
 from lifelong.library import HNSW, SkillLibrary
 
@@ -118,7 +119,7 @@ def run(n: int, queries: int, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         lib = SkillLibrary(Path(tmp) / "lib", embedder=embedder)
         t0 = time.perf_counter()
-        for i, text in enumerate(texts):
+        for i, text in tracked(enumerate(texts), "adding skills", total=n):
             lib.add(f"skill_{i}", f"async function skill_{i}(bot) {{}}", kind="minecraft-program", description=text, task=text[:40])
         add_s = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -126,7 +127,7 @@ def run(n: int, queries: int, seed: int) -> dict:
         index_s = time.perf_counter() - t0
         latencies, recall = query_and_score(lib._collection, matrix, qvecs)
         search = []
-        for text in query_texts[:100]:
+        for text in tracked(query_texts[:100], "searching"):
             t = time.perf_counter()
             lib.search(text, k=5)
             search.append((time.perf_counter() - t) * 1000)

@@ -30,8 +30,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lifelong.cli.common import progress_bar
 from lifelong.config import LLMSettings
 from lifelong.embeddings import Embedder
+from lifelong.events import Event, RoundDone
 from lifelong.library import SkillLibrary
 from lifelong.llm import LLM
 from lifelong.loop import Loop
@@ -112,9 +114,17 @@ def run_once(iterations: int, library_size: int, embedder: Embedder, base_url: s
 
         world.propose = tracked_propose  # type: ignore[method-assign]
         world.start()
-        t0 = time.perf_counter()
-        state = Loop(world, run, rounds=2).run(iterations)
-        total = time.perf_counter() - t0
+        with progress_bar(f"iterations (library of {library_size})") as advance:
+            rounds = [0]
+
+            def on_event(event: Event) -> None:
+                if isinstance(event, RoundDone):
+                    rounds[0] += 1
+                    advance(rounds[0], iterations)
+
+            t0 = time.perf_counter()
+            state = Loop(world, run, rounds=2, on_event=on_event).run(iterations)
+            total = time.perf_counter() - t0
         overhead = total - llm_seconds[0] - body.seconds
         skills = [s for s in library.list() if not s.name.startswith("filler")]
         # Voyager's prompt: every skill's code, vs ours: primitives + top-k

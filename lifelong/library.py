@@ -62,6 +62,8 @@ LOCK_TIMEOUT_S = 600.0
 past that, the wait is reported rather than hanging an agent forever."""
 SQLITE_FILE = "chroma.sqlite3"
 T = TypeVar("T")
+Progress = Callable[[int, int], None]
+"""Told ``(done, total)`` as a long operation advances (import, index rebuild), for a progress bar."""
 
 
 class LibraryError(ValueError):
@@ -545,10 +547,14 @@ class SkillLibrary:
             log.info("indexing %d skills that the index lacked or held at an old version", len(stale))
             self._index_upsert(self._readable(stale), collection)
 
+    _on_indexed: Progress | None = None  # set by rebuild() while it runs
+
     def _index_upsert(self, skills: list[Skill], collection=None, batch: int = 512) -> None:
         if collection is None:  # a write to the open index: a damaged one is rebuilt, with these
             self._with_index(lambda c: self._index_upsert(skills, c, batch))
             return
+        if self._on_indexed is not None:
+            batch = min(batch, 64)  # small steps for the bar; embedding 64 at a time costs little more
         for start in range(0, len(skills), batch):
             chunk = skills[start:start + batch]
             vectors = self.embedder.encode([s.search_text for s in chunk])
@@ -558,6 +564,8 @@ class SkillLibrary:
                 documents=[s.search_text for s in chunk],
                 metadatas=[{"kind": s.kind, "world": s.world, "version": s.version} for s in chunk],
             )
+            if self._on_indexed is not None:
+                self._on_indexed(start + len(chunk), len(skills))
 
     def _with_index(self, op: Callable[[Any], T]) -> T:
         """Run ``op`` on the collection under the lock; if the index turns out to be damaged,
@@ -576,12 +584,19 @@ class SkillLibrary:
             self._seal()
         return result
 
-    def rebuild(self) -> int:
-        """Recreate the index from the files; returns the number of skills indexed."""
+    def rebuild(self, on_progress: Progress | None = None) -> int:
+        """Recreate the index from the files; returns the number of skills indexed.
+
+        ``on_progress`` is told ``(indexed, total)`` as the embeddings are computed (the slow part).
+        """
         with self.writing():
             self.close()
             self._wipe_index()
-            return self._collection.count()
+            self._on_indexed = on_progress
+            try:
+                return self._collection.count()
+            finally:
+                self._on_indexed = None
 
     def check_index(self) -> int:
         """Open (and if needed repair) the index; returns its size."""

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lifelong.library import LibraryError, Skill, SkillLibrary, check_name
+from lifelong.library import LibraryError, Progress, Skill, SkillLibrary, check_name
 from lifelong.worlds import kind_for_language, kinds, language_of
 
 EXPORT_FORMATS = ("zip", "dir", "agent-skills")
@@ -179,8 +179,11 @@ def detect_format(src: Path) -> str:
     )
 
 
-def import_library(library: SkillLibrary, src: Path, fmt: str = "auto") -> list[Skill]:
-    """Read ``src`` completely, validate it, then add every skill. Returns the stored records."""
+def import_library(library: SkillLibrary, src: Path, fmt: str = "auto",
+                   on_progress: Progress | None = None) -> list[Skill]:
+    """Read ``src`` completely, validate it, then add every skill. Returns the stored records.
+
+    ``on_progress`` is told ``(added, total)`` as the skills are written."""
     _check_format(fmt, IMPORT_FORMATS)
     src = Path(src)
     if not src.exists():
@@ -190,12 +193,12 @@ def import_library(library: SkillLibrary, src: Path, fmt: str = "auto") -> list[
     if fmt == "zip":
         with tempfile.TemporaryDirectory() as tmp:
             _safe_extract(src, Path(tmp))
-            return _store(library, _read_dir(Path(tmp), budget))
+            return _store(library, _read_dir(Path(tmp), budget), on_progress)
     readers = {"dir": _read_dir, "agent-skills": _read_agent_skills, "voyager": _read_voyager}
-    return _store(library, readers[fmt](src, budget))
+    return _store(library, readers[fmt](src, budget), on_progress)
 
 
-def _store(library: SkillLibrary, pending: list[Pending]) -> list[Skill]:
+def _store(library: SkillLibrary, pending: list[Pending], on_progress: Progress | None = None) -> list[Skill]:
     """Add every pending skill in one transaction: all of them land, or none.
 
     A skill already stored with the same code (at any version) is not added again, so
@@ -211,6 +214,8 @@ def _store(library: SkillLibrary, pending: list[Pending]) -> list[Skill]:
                 world=rec["world"], artifacts=item.artifacts,
                 created=rec.get("created"), match_any_version=True,
             ))
+            if on_progress is not None:
+                on_progress(len(stored), len(pending))
     return stored
 
 

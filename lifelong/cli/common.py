@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lifelong import worlds
 from lifelong.config import ConfigError, Settings, load_settings
@@ -20,6 +22,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="settings file (default: ./lifelong.toml if present)")
@@ -93,3 +96,27 @@ def user_errors(*kinds: type[Exception]) -> Callable[[F], F]:
 def print_json(obj: Any) -> None:
     """Machine-readable output goes to stdout alone, unstyled."""
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def _bar(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, console: Console = err_console) -> Iterator[Callable[[int, int], None]]:
+    """A bar driven by ``(done, total)`` calls (a library's ``on_progress``).
+
+    It goes to stderr and vanishes when done, so stdout keeps only the command's result, and a
+    command whose output is not a terminal prints no bar at all.
+    """
+    with _bar(console) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def tracked(items: Iterable[T], description: str, total: int | None = None,
+            console: Console = err_console) -> Iterator[T]:
+    """``items``, with a bar that advances as they are consumed (as :func:`progress_bar`)."""
+    with _bar(console) as progress:
+        yield from progress.track(items, total=total, description=description)

@@ -14,6 +14,7 @@ from lifelong.cli.common import (
     LibraryOption,
     console,
     print_json,
+    progress_bar,
     settings_from,
     user_errors,
 )
@@ -124,7 +125,8 @@ def import_(
     fmt: Annotated[str, typer.Option("--format", help=f"one of: {', '.join(IMPORT_FORMATS)}")] = "auto",
 ) -> None:
     """Import skills from SRC (zip, exported folder, Agent Skills, or Voyager's skill/ folder)."""
-    stored = import_library(open_library(library, config), src, fmt)
+    with progress_bar("importing") as on_progress:
+        stored = import_library(open_library(library, config), src, fmt, on_progress=on_progress)
     console.print(f"imported {len(stored)} skills from {src}")
 
 
@@ -132,5 +134,6 @@ def import_(
 @errors
 def rebuild(library: LibraryOption = None, config: ConfigOption = None) -> None:
     """Rebuild the vector index from the skill files."""
-    count = open_library(library, config).rebuild()
+    with progress_bar("indexing") as on_progress:
+        count = open_library(library, config).rebuild(on_progress=on_progress)
     console.print(f"index rebuilt: {count} skills")
