@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -66,7 +66,7 @@ def settings_with_llm(
     return load_settings(config, **({"llm": llm} if llm else {}), **overrides)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print an actionable error (no traceback) and exit.
 
     The message is escaped (``[llm]`` in it is text, not rich markup) and never wrapped, so that

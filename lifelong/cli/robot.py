@@ -64,7 +64,6 @@ def resolve_reward(spec: str) -> tuple[dict[str, Any], str]:
         return {"kind": "code", "code": read_reward_file(path)}, str(path)
     except RewardRejected as exc:
         fail(f"reward file rejected ({exc.rule}): {exc.reason}")
-    raise AssertionError("unreachable")
 
 
 def _progress(json_mode: bool) -> Progress:
@@ -147,7 +146,6 @@ def open_card(task: str) -> TaskCard:
         return load_card(task)
     except (TaskCardError, UnknownTaskError) as exc:
         fail(str(exc))
-    raise AssertionError("unreachable")
 
 
 @user_errors(OSError)

@@ -9,10 +9,13 @@ and the evidence that it worked (inventory before/after, the critic's verdict, t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifelong.library import Skill, SkillLibrary
 from lifelong.minecraft.program import program_info
+
+if TYPE_CHECKING:
+    from lifelong.llm import LLM
 
 PROMPTS = Path(__file__).parent / "prompts"
 MAX_DESCRIPTION = 1200
@@ -21,7 +24,7 @@ MAX_DESCRIPTION = 1200
 class SkillManager:
     """Adds successful programs to the library; re-adding the same code is a no-op (resume)."""
 
-    def __init__(self, llm: Any, library: SkillLibrary) -> None:
+    def __init__(self, llm: LLM, library: SkillLibrary) -> None:
         self.llm = llm
         self.library = library
         self.system = (PROMPTS / "describer.txt").read_text()

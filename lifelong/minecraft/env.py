@@ -76,11 +76,14 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, STUCK_S, VIEWER_PORT
 from lifelong.minecraft.program import program_info
-from lifelong.minecraft.server import ServerAddress, note_tick_rate, time_scale_for
+from lifelong.minecraft.server import ServerAddress, ServerTarget, note_tick_rate, time_scale_for
+
+if TYPE_CHECKING:
+    from lifelong.library import SkillLibrary
 
 log = logging.getLogger(__name__)
 
@@ -436,9 +439,9 @@ class MinecraftEnv:
 
     def __init__(
         self,
-        server: Any = None,
+        server: ServerTarget = None,
         *,
-        library: Any = None,
+        library: SkillLibrary | None = None,
         username: str = "bot",
         timeout_s: float = PROGRAM_TIMEOUT_S,
         stuck_s: float = STUCK_S,

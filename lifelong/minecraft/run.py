@@ -42,7 +42,7 @@ from lifelong.minecraft.describe import SkillManager
 from lifelong.minecraft.events import BackendChosen, RunOpened, ServerStarting, ViewerStarted
 from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, VIEWER_PORT
 from lifelong.minecraft.server import real_time_only
-from lifelong.minecraft.world import Env, MinecraftWorld
+from lifelong.minecraft.world import Env, MinecraftWorld, TaskSource
 from lifelong.runs import RunDir, atomic_write_json
 
 RUN_META = "run.json"
@@ -105,7 +105,7 @@ class Backend:
         return None if self.planner else LLM_CACHE
 
 
-def minecraft_world(llm: LLM, library: SkillLibrary, run: RunDir, env: Env, *, curriculum: Any = None,
+def minecraft_world(llm: LLM, library: SkillLibrary, run: RunDir, env: Env, *, curriculum: TaskSource | None = None,
                     seed: int = 0, on_event: EventSink = ignore, docs: str | None = None,
                     world_class: type[MinecraftWorld] = MinecraftWorld, **extra: Any) -> MinecraftWorld:
     """Voyager's four agents around ``env``: the wiring every Minecraft run shares.

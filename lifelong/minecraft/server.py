@@ -37,7 +37,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def real_time_only(time_scale: float | None, where: str) -> None:
             "or leave out --server to run on the embedded world.")
 
 
-def time_scale_for(server: Any, asked: float | None = None) -> float:
+def time_scale_for(server: ServerTarget, asked: float | None = None) -> float:
     """The bot's time scale: its embedded server's K (a bot must share its world's clock), or 1
     for any other server, where asking for more is an error (:func:`real_time_only`)."""
     own = getattr(server, "time_scale", None) if hasattr(server, "ensure_running") else None
@@ -110,7 +110,7 @@ def time_scale_for(server: Any, asked: float | None = None) -> float:
 _last_warning: dict[str, float] = {}
 
 
-def note_tick_rate(server: Any, obs: dict[str, Any], every_s: float = 60.0) -> dict[str, Any]:
+def note_tick_rate(server: ServerTarget, obs: dict[str, Any], every_s: float = 60.0) -> dict[str, Any]:
     """Add the embedded server's tick rate to a step's observation (``server_ticks_per_s``), and
     log a warning, at most every ``every_s``, while the world or the bot cannot hold its K."""
     scale = float(obs.get("time_scale") or 1.0)
@@ -573,3 +573,8 @@ class EmbeddedServer:
             self._clear_state()
             self.restarts += 1
             self.start(detach=False)
+
+
+# What a bot may be pointed at: an address, "host:port", (host, port), or the embedded server
+# itself (then the bot shares its clock and the env restarts it when it dies); None: the default.
+ServerTarget: TypeAlias = ServerAddress | EmbeddedServer | str | tuple[str, int] | None

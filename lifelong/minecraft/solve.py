@@ -21,7 +21,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifelong.library import LibraryError, SkillLibrary
 from lifelong.loop import Attempt, Task
@@ -30,6 +30,10 @@ from lifelong.minecraft.gamedata import GameData, game_data
 from lifelong.minecraft.program import program_info
 from lifelong.minecraft.world import MinecraftWorld
 from lifelong.runs import RunDir
+
+if TYPE_CHECKING:
+    from lifelong.embeddings import Embedder
+    from lifelong.minecraft.curriculum import SolveCurriculum
 
 SKILLS_IN_PROMPT = 60  # a bigger library lists its skills nearest the task (the prompt stays small)
 
@@ -82,7 +86,7 @@ def check_library(path: Path) -> None:
                            "of a Minecraft explore run, or --no-library")
 
 
-def private_library(run: RunDir, source: Path | None, embedder: Any) -> SkillLibrary:
+def private_library(run: RunDir, source: Path | None, embedder: Embedder | str | None) -> SkillLibrary:
     """The run's own copy of ``source`` (an empty library for ``--no-library``): new skills go there
     and the source stays as it was, so every trial of a benchmark starts from the same library.
     The copy's index is rebuilt from the files when it first opens."""
@@ -138,7 +142,7 @@ class SolveWorld(MinecraftWorld):
         self.last_failed = dict(state.get("last_failed") or {})
 
 
-def report(run: RunDir, curriculum: Any, before: set[str], check: TaskCheck, stored: bool) -> dict[str, Any]:
+def report(run: RunDir, curriculum: SolveCurriculum, before: set[str], check: TaskCheck, stored: bool) -> dict[str, Any]:
     """The session's outcome from its event log and curriculum: the one object ``--json`` prints."""
     steps = run.events("step")
     reused = sorted({name for s in steps for name in s.get("calls") or [] if name in before})

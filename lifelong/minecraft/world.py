@@ -40,6 +40,19 @@ class Env(Protocol):
     def close(self) -> None: ...
 
 
+class TaskSource(Protocol):
+    """What the world needs of a curriculum (:mod:`lifelong.minecraft.curriculum`'s automatic,
+    static and solve curricula): the next task, each outcome, and its state for ``--resume``."""
+
+    def propose(self, obs: dict[str, Any]) -> Task | None: ...
+
+    def record(self, task: str, success: bool) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
 class UnusableReply(str):
     """A candidate the action agent could not get from the LLM: nothing to run (its text is
     empty), and ``problem`` says why (the last parse error). ``write`` hands it to ``verify``,
@@ -66,7 +79,7 @@ def error_text(obs: dict[str, Any]) -> str | None:
 class MinecraftWorld:
     """The Minecraft world for :class:`lifelong.loop.Loop`."""
 
-    def __init__(self, env: Env, curriculum: Any, action: ActionAgent, critic: Critic,
+    def __init__(self, env: Env, curriculum: TaskSource, action: ActionAgent, critic: Critic,
                  skills: SkillManager, library: SkillLibrary, run: RunDir, seed: int = 0,
                  on_event: EventSink = ignore) -> None:
         self.env = env

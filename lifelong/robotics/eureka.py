@@ -31,7 +31,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifelong.events import EventSink, ignore
 from lifelong.llm import LLM
@@ -71,6 +71,9 @@ from lifelong.robotics.scores import (
 from lifelong.robotics.tasks import TaskCard, load_card
 from lifelong.runs import RunDir, atomic_write_json, atomic_write_text, fault_point
 
+if TYPE_CHECKING:
+    from lifelong.library import SkillLibrary
+
 WORLD = "robotics"
 Message = dict[str, str]
 
@@ -109,7 +112,7 @@ class EurekaWorld:
     """One robot task designed by an LLM; see the module docstring for the four steps."""
 
     def __init__(self, card_ref: str | Path, llm: LLM, run: RunDir, config: EurekaConfig | None = None,
-                 library: Any = None, on_event: EventSink = ignore) -> None:
+                 library: SkillLibrary | None = None, on_event: EventSink = ignore) -> None:
         self.card_ref = str(card_ref)
         self.card: TaskCard = load_card(card_ref)
         self.llm = llm
@@ -417,7 +420,7 @@ def _candidate_results(world: EurekaWorld) -> list[dict[str, Any]]:
 
 
 def run_eureka(card_ref: str | Path, llm: LLM, run: RunDir, iterations: int,
-               config: EurekaConfig | None = None, library: Any = None,
+               config: EurekaConfig | None = None, library: SkillLibrary | None = None,
                on_event: EventSink = ignore) -> dict[str, Any]:
     """Run (or resume) the loop for ``iterations`` rounds; returns :func:`summary`."""
     start = time.perf_counter()
