@@ -6,8 +6,11 @@ Formats
   ``zip``           the ``dir`` format in one archive.
   ``agent-skills``  a folder per skill holding ``SKILL.md`` (YAML front matter ``name``,
                     ``description``, then the code in a fenced block); latest versions only.
-  ``voyager``       (import only) Voyager's ``skill/code/*.js``, ``skill/description/*.txt``,
-                    ``skill/skills.json``.
+  a world's own     (import only) registered by the world (:mod:`lifelong.worlds`), e.g.
+                    ``voyager``: Voyager's ``skill/`` folder (:mod:`lifelong.minecraft.voyager`).
+                    Such a module has ``detect(src) -> bool`` and ``read(src, budget) -> [Pending]``
+                    and reads through :func:`read_text` and :func:`checked_record`, so the checks
+                    below hold for it too.
 
 Imports are all-or-nothing: everything is read and validated first (paths inside archives,
 the manifest's schema, every referenced file), and only then written to the library, in one
@@ -20,7 +23,7 @@ can neither read files outside the source nor fill the disk.
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
 import re
 import shutil
@@ -30,16 +33,18 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from types import ModuleType
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from lifelong import worlds
 from lifelong.library import LibraryError, Progress, Skill, SkillLibrary, check_name
 from lifelong.worlds import kind_for_language, kinds, language_of
 
 EXPORT_FORMATS = ("zip", "dir", "agent-skills")
-IMPORT_FORMATS = ("auto", "zip", "dir", "agent-skills", "voyager")
+BUILTIN_IMPORT_FORMATS = ("auto", "zip", "dir", "agent-skills")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "lifelong-skill-library"
 
@@ -86,8 +91,8 @@ class Pending:
     artifacts: dict[str, Path] = field(default_factory=dict)
 
 
-class _Budget:
-    """Counts the bytes one import reads, against MAX_IMPORT_BYTES."""
+class Budget:
+    """Counts the bytes one import reads, against MAX_IMPORT_BYTES (every reader takes one)."""
 
     def __init__(self, source: Path) -> None:
         self.source, self.used = source, 0
@@ -169,14 +174,25 @@ def detect_format(src: Path) -> str:
         raise ImportRefused(f"{src} is a file but not a zip archive; pass a zip or a folder")
     if (src / MANIFEST).exists():
         return "dir"
-    if (src / "skill" / "skills.json").exists() or (src / "skills.json").exists():
-        return "voyager"
+    for fmt, module in _world_formats().items():
+        if module.detect(src):
+            return fmt
     if any(src.glob("*/SKILL.md")):
         return "agent-skills"
+    layouts = "".join(f", {module.LAYOUT} ({fmt})" for fmt, module in _world_formats().items())
     raise ImportRefused(
-        f"cannot tell the format of {src}: expected {MANIFEST}, skill/skills.json (Voyager) or "
+        f"cannot tell the format of {src}: expected {MANIFEST}{layouts} or "
         "*/SKILL.md (Agent Skills). Pass --format explicitly."
     )
+
+
+def import_formats() -> tuple[str, ...]:
+    """The formats ``import`` reads: the built-in ones, then those the worlds registered."""
+    return BUILTIN_IMPORT_FORMATS + tuple(worlds.import_formats())
+
+
+def _world_formats() -> dict[str, ModuleType]:
+    return {fmt: importlib.import_module(module) for fmt, module in worlds.import_formats().items()}
 
 
 def import_library(library: SkillLibrary, src: Path, fmt: str = "auto",
@@ -184,17 +200,18 @@ def import_library(library: SkillLibrary, src: Path, fmt: str = "auto",
     """Read ``src`` completely, validate it, then add every skill. Returns the stored records.
 
     ``on_progress`` is told ``(added, total)`` as the skills are written."""
-    _check_format(fmt, IMPORT_FORMATS)
+    _check_format(fmt, import_formats())
     src = Path(src)
     if not src.exists():
         raise ImportRefused(f"{src} does not exist")
     fmt = detect_format(src) if fmt == "auto" else fmt
-    budget = _Budget(src)
+    budget = Budget(src)
     if fmt == "zip":
         with tempfile.TemporaryDirectory() as tmp:
             _safe_extract(src, Path(tmp))
             return _store(library, _read_dir(Path(tmp), budget), on_progress)
-    readers = {"dir": _read_dir, "agent-skills": _read_agent_skills, "voyager": _read_voyager}
+    readers = {"dir": _read_dir, "agent-skills": _read_agent_skills,
+               **{name: module.read for name, module in _world_formats().items()}}
     return _store(library, readers[fmt](src, budget), on_progress)
 
 
@@ -291,11 +308,11 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Pat
         )
 
 
-def _read_dir(src: Path, budget: _Budget) -> list[Pending]:
+def _read_dir(src: Path, budget: Budget) -> list[Pending]:
     if not (src / MANIFEST).exists():
         raise ImportRefused(f"{src} has no {MANIFEST}; it is not an exported library")
     try:
-        manifest = Manifest.model_validate_json(_read_text(src, MANIFEST, MAX_TABLE_BYTES, budget))
+        manifest = Manifest.model_validate_json(read_text(src, MANIFEST, MAX_TABLE_BYTES, budget))
     except ValidationError as exc:
         raise ImportRefused(f"malformed {MANIFEST} in {src}: {_first_error(exc)}; nothing was imported") from exc
     if manifest.format != MANIFEST_FORMAT:
@@ -304,12 +321,12 @@ def _read_dir(src: Path, budget: _Budget) -> list[Pending]:
     for entry in sorted(manifest.skills, key=lambda e: (e.name, e.version)):
         folder = _inside(src, entry.path)
         try:
-            record = Skill.model_validate_json(_read_text(folder, "skill.json", MAX_RECORD_BYTES, budget))
+            record = Skill.model_validate_json(read_text(folder, "skill.json", MAX_RECORD_BYTES, budget))
         except ValidationError as exc:
             raise ImportRefused(f"skill {entry.name} v{entry.version} at {entry.path}/skill.json is "
                                 f"malformed: {_first_error(exc)}; nothing was imported") from exc
         check_name(record.name)
-        code = _read_text(folder, record.code_file, MAX_CODE_BYTES, budget)
+        code = read_text(folder, record.code_file, MAX_CODE_BYTES, budget)
         artifacts = {a: _artifact(folder / "artifacts", a, budget) for a in record.artifacts}
         pending.append(Pending(record.model_dump(), code, artifacts))
     return pending
@@ -327,7 +344,7 @@ def _inside(root: Path, rel: str) -> Path:
     return path
 
 
-def _read_text(root: Path, rel: str, limit: int, budget: _Budget) -> str:
+def read_text(root: Path, rel: str, limit: int, budget: Budget) -> str:
     """The UTF-8 text of ``root/rel``: a regular file inside the source, at most ``limit`` bytes."""
     path = _inside(root, rel)
     try:
@@ -350,7 +367,7 @@ def _read_text(root: Path, rel: str, limit: int, budget: _Budget) -> str:
                             "nothing was imported") from exc
 
 
-def _artifact(root: Path, rel: str, budget: _Budget) -> Path:
+def _artifact(root: Path, rel: str, budget: Budget) -> Path:
     """An artifact's path, after checking that it exists, holds only regular files and folders
     (no links, devices or pipes) and stays within MAX_ARTIFACT_BYTES."""
     path = _inside(root, rel)
@@ -372,7 +389,7 @@ def _artifact(root: Path, rel: str, budget: _Budget) -> Path:
     return path
 
 
-def _checked(record: dict[str, Any], where: Path) -> dict[str, Any]:
+def checked_record(record: dict[str, Any], where: Path) -> dict[str, Any]:
     """A record read from a foreign format, type-checked as a Skill before anything is written."""
     try:
         return Skill.model_validate(record).model_dump()
@@ -389,11 +406,11 @@ FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*\n(.*)$", re.DOTALL)
 CODE_BLOCK = re.compile(r"```(\w*)\s*\n(.*?)```", re.DOTALL)
 
 
-def _read_agent_skills(src: Path, budget: _Budget) -> list[Pending]:
+def _read_agent_skills(src: Path, budget: Budget) -> list[Pending]:
     pending = []
     for skill_md in sorted(src.glob("*/SKILL.md")):
         folder = skill_md.parent.name
-        text = _read_text(src, f"{folder}/SKILL.md", MAX_CODE_BYTES, budget)
+        text = read_text(src, f"{folder}/SKILL.md", MAX_CODE_BYTES, budget)
         match = FRONT_MATTER.match(text)
         if not match:
             raise ImportRefused(f"{skill_md} has no YAML front matter (--- name/description ---)")
@@ -412,13 +429,13 @@ def _read_agent_skills(src: Path, budget: _Budget) -> list[Pending]:
         lang, code = blocks[-1]
         siblings = sorted(skill_md.parent.glob("code.*"))
         if siblings:  # exact bytes when we exported it
-            code = _read_text(src, f"{folder}/{siblings[0].name}", MAX_CODE_BYTES, budget)
+            code = read_text(src, f"{folder}/{siblings[0].name}", MAX_CODE_BYTES, budget)
         kind = _agent_skill_kind(skill_md, meta.get("kind"), lang)
         record = {"name": check_name(str(front["name"])), "kind": kind,
                   "description": str(front["description"]), "task": meta.get("task", ""),
                   "world": meta.get("world") or kinds()[kind].world, "calls": meta.get("calls", []),
                   "code_file": kinds()[kind].code_file}
-        pending.append(Pending(_checked(record, skill_md), code))
+        pending.append(Pending(checked_record(record, skill_md), code))
     if not pending:
         raise ImportRefused(f"{src} holds no */SKILL.md")
     return pending
@@ -433,52 +450,3 @@ def _agent_skill_kind(skill_md: Path, named: Any, language: str) -> str:
         raise ImportRefused(f"{skill_md}: kind {kind!r} is not one of {', '.join(kinds())}"
                             + ("" if named else f" (guessed from the code block's language {language!r})"))
     return str(kind)
-
-
-VOYAGER_DESCRIPTION = re.compile(r"//\s?(.*)")
-
-
-def _read_voyager(src: Path, budget: _Budget) -> list[Pending]:
-    from lifelong.minecraft.program import program_info  # Voyager's skills are Minecraft programs
-    root = src / "skill" if (src / "skill" / "skills.json").exists() else src
-    try:
-        table = json.loads(_read_text(root, "skills.json", MAX_TABLE_BYTES, budget))
-    except json.JSONDecodeError as exc:
-        raise ImportRefused(f"{root / 'skills.json'} is not valid JSON: {exc}") from exc
-    if not isinstance(table, dict) or not all(isinstance(e, dict | None) for e in table.values()):
-        raise ImportRefused(f"{root / 'skills.json'} must map skill names to {{code, description}}")
-    pending = []
-    for name, entry in sorted(table.items()):
-        code, described = _voyager_texts(root, check_name(name), entry or {}, budget)
-        record = {"name": check_name(name), "kind": "minecraft-program", "world": "minecraft", "code_file": "code.js",
-                  "description": _voyager_description(described or "", name),
-                  "calls": program_info(code).skills(set(table)),
-                  "evidence": {"source": "voyager"}}
-        pending.append(Pending(_checked(record, root / "skills.json"), code))
-    return pending
-
-
-def _voyager_texts(root: Path, name: str, entry: dict[str, Any], budget: _Budget) -> tuple[str, str]:
-    """A Voyager skill's code and description stub: from skills.json, else from its files."""
-    code = entry.get("code") or _read_optional(root, f"code/{name}.js", budget)
-    described = entry.get("description") or _read_optional(root, f"description/{name}.txt", budget)
-    if not isinstance(code, str) or not isinstance(described, str):
-        raise ImportRefused(f"Voyager skill {name!r}: code and description must be text")
-    if not code:
-        raise ImportRefused(f"Voyager skill {name!r} has no code in skills.json or code/{name}.js")
-    if len(code.encode()) > MAX_CODE_BYTES:
-        raise ImportRefused(f"refusing Voyager skill {name!r}: its code is over MAX_CODE_BYTES "
-                            f"({MAX_CODE_BYTES:,}); nothing was imported")
-    return code, described
-
-
-def _read_optional(root: Path, rel: str, budget: _Budget) -> str:
-    path = root / rel
-    return _read_text(root, rel, MAX_CODE_BYTES, budget) if path.exists() or path.is_symlink() else ""
-
-
-def _voyager_description(text: str, name: str) -> str:
-    """Voyager stores descriptions as a function stub whose comment lines are the description."""
-    comments = VOYAGER_DESCRIPTION.findall(text)
-    described = " ".join(c.strip() for c in comments) if comments else text.strip()
-    return described or f"Voyager skill {name}"

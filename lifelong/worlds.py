@@ -62,6 +62,7 @@ class World:
     name: str
     kinds: tuple[SkillKind, ...] = ()
     roles: Mapping[str, str] = field(default_factory=dict)
+    import_formats: Mapping[str, str] = field(default_factory=dict)
 
 
 _worlds: dict[str, World] = {}
@@ -69,16 +70,20 @@ _loaded = False
 _lock = threading.RLock()
 
 
-def register_world(name: str, kinds: Mapping[str, str], roles: Mapping[str, str] | Iterable[str] = ()) -> World:
+def register_world(name: str, kinds: Mapping[str, str], roles: Mapping[str, str] | Iterable[str] = (),
+                   import_formats: Mapping[str, str] | None = None) -> World:
     """Register a world's skill kinds (``{kind: code suffix}``) and LLM roles.
 
     ``roles`` maps each role to its default model (a bare list of roles defaults to ``gpt-4o``).
+    ``import_formats`` maps a format of ``lifelong skills import`` to the module that reads it
+    (see :mod:`lifelong.library_io`); the module is imported only when an import needs it.
     Registering the same world again with the same names is a no-op (modules may be re-imported);
     a kind or role that another world owns with a different meaning is an error, since the library
     and the settings could then not tell which one a record means.
     """
     role_models = dict(roles) if isinstance(roles, Mapping) else {role: "gpt-4o" for role in roles}
-    world = World(name, tuple(SkillKind(k, name, suffix) for k, suffix in kinds.items()), role_models)
+    world = World(name, tuple(SkillKind(k, name, suffix) for k, suffix in kinds.items()), role_models,
+                  dict(import_formats or {}))
     with _lock:
         others = [w for w in _worlds.values() if w.name != name]
         for k in world.kinds:
@@ -139,6 +144,12 @@ def kind_for_language(language: str) -> SkillKind | None:
     """The first registered kind whose code is in ``language`` (a fence tag such as ``js``)."""
     wanted = LANGUAGE_ALIASES.get(language.lower(), language.lower())
     return next((k for k in kinds().values() if k.language == wanted), None)
+
+
+def import_formats() -> dict[str, str]:
+    """Every import format a world registered, with the module that reads it."""
+    load_worlds()
+    return {fmt: module for world in _worlds.values() for fmt, module in world.import_formats.items()}
 
 
 def roles() -> dict[str, str]:

@@ -56,6 +56,7 @@ def test_agent_skills_roundtrip(lib, tmp_path, embedder):
     assert dst.get("runFast").kind == "reward-function"
 
 
+@pytest.mark.node  # a Voyager skill's calls are read by the program parser (Node)
 def test_voyager_layout(tmp_path, embedder):
     root = tmp_path / "voyager" / "skill"
     (root / "code").mkdir(parents=True)

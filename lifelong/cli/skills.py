@@ -20,7 +20,7 @@ from lifelong.cli.common import (
 )
 from lifelong.embeddings import EmbedderUnavailable
 from lifelong.library import LibraryError, Skill, SkillLibrary
-from lifelong.library_io import EXPORT_FORMATS, IMPORT_FORMATS, export_library, import_library
+from lifelong.library_io import EXPORT_FORMATS, export_library, import_formats, import_library
 
 app = typer.Typer(help="Browse, search, export and import the skill library.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="print a JSON list of skill records")]
@@ -122,7 +122,7 @@ def import_(
     src: Path,
     library: LibraryOption = None,
     config: ConfigOption = None,
-    fmt: Annotated[str, typer.Option("--format", help=f"one of: {', '.join(IMPORT_FORMATS)}")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help=f"one of: {', '.join(import_formats())}")] = "auto",
 ) -> None:
     """Import skills from SRC (zip, exported folder, Agent Skills, or Voyager's skill/ folder)."""
     with progress_bar("importing") as on_progress:

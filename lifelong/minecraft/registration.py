@@ -19,4 +19,4 @@ ROLES = {
     "qa": "gpt-4o-mini",
 }
 
-register_world(WORLD, kinds={PROGRAM: ".js"}, roles=ROLES)
+register_world(WORLD, kinds={PROGRAM: ".js"}, roles=ROLES, import_formats={"voyager": "lifelong.minecraft.voyager"})
