@@ -133,16 +133,17 @@ def _eureka(r: Record) -> str:
 
 
 def _ppo(r: Record) -> str:
-    trainers, target = r["trainers"], r["target_return"]
     parts = []
-    for name, t in trainers.items():
-        tt = t.get("time_to_target_s") or {}
-        reached = f"{tt['median']:.0f} s [{tt['min']:.0f}-{tt['max']:.0f}]" if tt.get("median") is not None \
-            else "not reached"
+    for name, t in r["trainers"].items():
+        median, spread = t["time_to_target_s"], t.get("time_to_target_range_s")
+        reached = "not reached" if median is None else f"{median:.0f} s"
+        if median is not None and spread:
+            reached += f" [{spread[0]:.0f}-{spread[1]:.0f}]"
         finals = "/".join(f"{x:.0f}" for x in t["final_return"])
-        parts.append(f"{name}: to target {reached}, return {finals}, {_k(t['steps_per_s'])} steps/s")
-    return (f"target return {target:.0f} ({r['env']}, {r['steps']:,} steps, {r['seeds']} seeds); "
-            + "; ".join(parts))
+        parts.append(f"**{name}**: to target {reached} ({t['reached']} seeds), return {finals}, "
+                     f"{_k(t['steps_per_s'])} steps/s")
+    return (f"{r['env']}, {r['steps']:,} steps, {r['seeds']} seeds; target return "
+            f"{r['target_return']:.0f} ({r['target_source']}): " + "; ".join(parts))
 
 
 @dataclass(frozen=True)
