@@ -99,6 +99,12 @@ def register_world(name: str, kinds: Mapping[str, str], roles: Mapping[str, str]
     return world
 
 
+def unregister_world(name: str) -> None:
+    """Forget a world (a test's, or a plugin being unloaded); its skills stay readable."""
+    with _lock:
+        _worlds.pop(name, None)
+
+
 def _kind_table() -> dict[str, SkillKind]:
     return {kind.name: kind for world in _worlds.values() for kind in world.kinds}
 
