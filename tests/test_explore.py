@@ -39,6 +39,7 @@ def small_run(tmp_path: Path) -> Path:
     return run.path
 
 
+@pytest.mark.node  # programs are read by the runner's parser (lifelong/minecraft/program.py)
 def test_report_json_has_the_promised_keys_and_writes_a_png(tmp_path):
     run = small_run(tmp_path)
     result = runner.invoke(app, ["report", str(run), "--json"])
@@ -57,6 +58,7 @@ def test_report_json_has_the_promised_keys_and_writes_a_png(tmp_path):
     assert text.exit_code == 0 and "mineWoodLog" in text.stdout and "not reached" in text.stdout
 
 
+@pytest.mark.node  # programs are read by the runner's parser (lifelong/minecraft/program.py)
 def test_resume_restores_the_body_curriculum_and_metrics(tmp_path):
     run = small_run(tmp_path)
     script = ["Reasoning: wood\nTask: Craft 4 planks", "Answer: one log gives 4 planks.",

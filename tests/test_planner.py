@@ -1,9 +1,6 @@
 """The planner back end (deterministic, not a language model): curriculum, programs, roles over HTTP."""
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +16,8 @@ from lifelong.minecraft.planner import (
     planner_models,
     serve_planner,
 )
+from lifelong.minecraft.program import program_info
 
-ACORN = Path(__file__).resolve().parents[1] / "bridges" / "node_modules" / "acorn"
 TECH_TREE = ["Mine 1 wood log", "Craft 4 planks", "Craft 1 crafting table", "Craft 4 stick",
              "Craft 1 wooden pickaxe", "Mine 3 cobblestone", "Craft 1 stone pickaxe", "Craft 1 furnace",
              "Mine 3 iron ore", "Mine 1 coal ore", "Smelt 3 raw iron", "Craft 1 iron pickaxe"]
@@ -62,14 +59,7 @@ def test_discovery_after_the_goals(knowledge):
     assert {"Craft 1 iron sword", "Craft 1 bucket", "Kill 1 cow"} <= seen
 
 
-def node_parses(code: str) -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    script = f"require({json.dumps(str(ACORN))}).parse(require('fs').readFileSync(0, 'utf8'), {{ecmaVersion: 'latest'}})"
-    out = subprocess.run(["node", "-e", script], check=False, input=code, text=True, capture_output=True, timeout=30)
-    assert out.returncode == 0, out.stderr + code
-
-
+@pytest.mark.node  # programs are read by the runner's parser (lifelong/minecraft/program.py)
 def test_programs_parse_as_js_and_later_skills_call_earlier_ones(knowledge):
     skills: list[str] = []
     programs = {}
@@ -79,7 +69,7 @@ def test_programs_parse_as_js_and_later_skills_call_earlier_ones(knowledge):
         assert plan and code.startswith("// Written by the lifelong planner (deterministic, not a language model)")
         programs[task] = (code, writer.calls)
         skills.append(camel(task))
-    node_parses("\n".join(code for code, _ in programs.values()))
+    assert not (parsed := program_info("\n".join(code for code, _ in programs.values()))).error, parsed.error
     code, calls = programs["Craft 1 iron pickaxe"]
     assert "smeltRawIron" in calls and "await craftItem(bot, \"iron_pickaxe\", 1)" in code
     assert set(programs["Smelt 3 raw iron"][1]) == {"craftFurnace", "mineIronOre", "mineCoalOre"}
@@ -89,9 +79,10 @@ def test_programs_parse_as_js_and_later_skills_call_earlier_ones(knowledge):
     assert "mineBlock(" in bare and "placeItem(bot, \"crafting_table\"" in bare
     deep = [ProgramWriter(knowledge, []).write(t)[0] for t in ("Craft 1 iron pickaxe", "Smelt 1 beef")]
     assert all("smeltItem(" in c and "exploreUntil(" in c for c in deep)
-    node_parses("\n".join([bare, *deep]))  # nested inline steps declare nothing twice
+    assert not (parsed := program_info("\n".join([bare, *deep]))).error, parsed.error  # nested inline steps declare nothing twice
 
 
+@pytest.mark.node  # programs are read by the runner's parser (lifelong/minecraft/program.py)
 def test_every_role_answers_over_http_through_the_real_client(tmp_path):
     server = serve_planner()
     try:
@@ -123,9 +114,10 @@ def test_every_role_answers_over_http_through_the_real_client(tmp_path):
         server.close()
 
 
+@pytest.mark.node  # programs are read by the runner's parser (lifelong/minecraft/program.py)
 def test_inventory_full_tasks_get_chest_programs(knowledge):
     place, _ = ProgramWriter(knowledge, ["craftChest"]).write("Place a chest")
     assert "await craftChest(bot)" in place and 'placeItem(bot, "chest", spot)' in place
     deposit, _ = ProgramWriter(knowledge, []).write("Deposit useless items into the chest at (3,64,5)")
     assert "depositItemIntoChest(bot, new Vec3(3, 64, 5), items)" in deposit
-    node_parses(place + deposit)
+    assert not (parsed := program_info(place + deposit)).error, parsed.error

@@ -5,7 +5,6 @@ Every LLM call goes through the real client to a real local HTTP server: the pla
 """
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -29,10 +28,10 @@ from lifelong.minecraft.planner import (
     planner_models,
     serve_planner,
 )
+from lifelong.minecraft.program import program_info
 from lifelong.minecraft.solve import UnknownItem, check_library, check_task
 from lifelong.openai_server import ChatServer
 
-ACORN = Path(__file__).resolve().parents[1] / "bridges" / "node_modules" / "acorn"
 EMPTY = {"inventory": {}, "position": {"x": 0.5, "y": 70.0, "z": 0.5}}
 # What a 40-iteration planner exploration learns first (name -> the task it was learned for).
 LIBRARY = {"mineWoodLog": "Mine 1 wood log", "craftPlanks": "Craft 4 planks",
@@ -52,14 +51,6 @@ def planner():
 
 def llm_at(base_url: str, tmp_path: Path) -> LLM:
     return LLM(LLMSettings(base_url=base_url, models=planner_models(), max_retries=2), run_dir=tmp_path, cache_dir=None)
-
-
-def node_parses(code: str) -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    script = f"require({json.dumps(str(ACORN))}).parse(require('fs').readFileSync(0, 'utf8'), {{ecmaVersion: 'latest'}})"
-    out = subprocess.run(["node", "-e", script], check=False, input=code, text=True, capture_output=True, timeout=30)
-    assert out.returncode == 0, out.stderr + code
 
 
 # ---- the planner answers Voyager's decomposition prompt -----------------------------------------
@@ -191,6 +182,7 @@ def test_cli_bad_input_fails_before_any_server_starts(tmp_path):
     assert out.exit_code == 2 and "another world" in out.output
 
 
+@pytest.mark.node  # programs are read by the runner's parser (lifelong/minecraft/program.py)
 def test_the_report_names_reused_and_new_skills_and_says_when_the_llm_critic_judged(tmp_path):
     from lifelong.minecraft.solve import report
     from lifelong.runs import RunDir
@@ -213,6 +205,7 @@ def test_the_report_names_reused_and_new_skills_and_says_when_the_llm_critic_jud
 # ---- deep resources: digging down, judged from the position ------------------------------------
 
 
+@pytest.mark.node  # programs are read by the runner's parser (lifelong/minecraft/program.py)
 def test_dig_down_programs_parse_and_the_critic_reads_the_position(planner, tmp_path):
     k = Knowledge()
     dig, plan = ProgramWriter(k, []).write("Dig down to y=-8")
@@ -220,7 +213,7 @@ def test_dig_down_programs_parse_and_the_critic_reads_the_position(planner, tmp_
     mine, _ = ProgramWriter(k, ["craftIronPickaxe"]).write("Mine 3 diamond ore")
     assert "bot.entity.position.y > -4" in mine and "await craftIronPickaxe(bot)" in mine
     assert 'setControlState("forward", true)' in mine  # the tunnel to the ore
-    node_parses(dig + mine)
+    assert not (parsed := program_info(dig + mine)).error, parsed.error
     llm = llm_at(planner.base_url, tmp_path)
     for y, ok in ((-8.0, True), (40.0, False)):
         reply = llm.chat("critic", [{"role": "system", "content": "x"}, {"role": "user", "content":

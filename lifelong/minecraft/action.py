@@ -69,11 +69,11 @@ def parse_action_reply(text: str) -> ActionReply:
     program = program_info(code)
     if program.error:
         raise ParseError(f"the code cannot run: {program.error}. Fix it and send the whole program again.")
-    functions = program.functions
-    if not functions:
+    main = program.main
+    if main is None:
         raise ParseError("the code defines no top-level `async function name(bot) { ... }`; the "
                          "last async function is the one that runs.")
-    main, params = functions[-1]
+    params = dict(program.functions)[main]
     if params != ("bot",):
         raise ParseError(f"the last async function `{main}` must take exactly one argument named "
                          f"`bot`, not ({', '.join(params)}).")
