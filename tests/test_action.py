@@ -9,7 +9,12 @@ import pytest
 from test_explore_support import make_world, reply
 
 from lifelong.loop import Loop
-from lifelong.minecraft.action import ParseError, parse_action_reply, primitive_docs, primitive_names
+from lifelong.minecraft.action import (
+    ParseError,
+    parse_action_reply,
+    primitive_docs,
+    primitive_names,
+)
 from lifelong.minecraft.program import program_info
 from lifelong.openai_server import ChatServer, Fault
 
