@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, dataclass_transform
 
 _BY_NAME: dict[str, type[Event]] = {}
 
 
-@dataclass(frozen=True)
+@dataclass_transform(frozen_default=True)
 class Event:
-    """One thing that happened. ``name`` is the log's event name; "" for events not logged."""
+    """One thing that happened. Every subclass is a frozen dataclass; one declared with
+    ``logged_as="<name>"`` is the run log's event of that name (its ``name``)."""
 
     name: ClassVar[str] = ""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, logged_as: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.name:
-            _BY_NAME[cls.name] = cls
+        dataclasses.dataclass(frozen=True)(cls)
+        if logged_as:
+            cls.name = logged_as
+            _BY_NAME[logged_as] = cls
 
     def fields(self) -> dict[str, Any]:
         """The fields as a log record holds them."""
@@ -58,33 +60,25 @@ def ignore(event: Event) -> None:
 
 # ---- the generic loop's events (lifelong.loop) -----------------------------------------------
 
-@dataclass(frozen=True)
-class Resumed(Event):
+class Resumed(Event, logged_as="resumed"):
     """A run continues from its checkpoint at ``iteration``."""
 
-    name: ClassVar[str] = "resumed"
     iteration: int
 
 
-@dataclass(frozen=True)
-class CurriculumExhausted(Event):
+class CurriculumExhausted(Event, logged_as="curriculum_exhausted"):
     """The world proposes no more tasks; the run ends early."""
 
-    name: ClassVar[str] = "curriculum_exhausted"
 
 
-@dataclass(frozen=True)
-class TaskProposed(Event):
-    name: ClassVar[str] = "task_proposed"
+class TaskProposed(Event, logged_as="task_proposed"):
     task: str
     context: str = ""
 
 
-@dataclass(frozen=True)
-class RoundDone(Event):
+class RoundDone(Event, logged_as="round"):
     """One write -> verify round (one iteration). ``success``: its best attempt passed verification."""
 
-    name: ClassVar[str] = "round"
     task: str
     round: int
     success: bool
@@ -92,12 +86,10 @@ class RoundDone(Event):
     feedback: str = ""
 
 
-@dataclass(frozen=True)
-class TaskDone(Event):
+class TaskDone(Event, logged_as="task_done"):
     """A task is finished: ``success`` when an attempt passed verification; ``skill`` is what
     the library stored of it (None when nothing was stored)."""
 
-    name: ClassVar[str] = "task_done"
     task: str
     success: bool
     skill: str | None
@@ -105,7 +97,6 @@ class TaskDone(Event):
     rounds: int
 
 
-@dataclass(frozen=True)
 class LLMUsage(Event):
     """What the run has spent on the LLM so far (sent after each loop event that changed it)."""
 

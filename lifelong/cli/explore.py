@@ -48,6 +48,19 @@ from lifelong.minecraft.run import ExploreConfig, run_explore
 from lifelong.minecraft.server import ServerError
 from lifelong.runs import RunDir, RunExists
 
+# The options explore and solve share (one declaration each):
+LLMChoiceOption = Annotated[str | None, typer.Option(
+    "--llm", help="'planner' (deterministic back end, not a language model) or an OpenAI-compatible URL; "
+    "default: llm.base_url, else the planner")]
+DifficultyOption = Annotated[str, typer.Option(help="embedded server difficulty")]
+ProgramTimeoutOption = Annotated[float, typer.Option(help="game seconds one program may run")]
+
+
+def time_scale_option(note: str = "") -> Any:
+    return typer.Option("--time-scale", help="K: the embedded world and the bot run K times faster than real "
+                        f"time (default: the run's, else [minecraft] time_scale, 1){note}")
+
+
 PLANNER_NOTE = ("[bold yellow]planner[/]: using the deterministic planner back end (recipes and drop "
                 "tables from minecraft-data) — it is NOT a language model.")
 NO_ENDPOINT = "No LLM endpoint is configured (llm.base_url / --llm). "
@@ -171,9 +184,7 @@ class Display:
              ServerError)
 def explore(
     iterations: Annotated[int, typer.Option(help="prompting iterations (rounds) in all, resumed ones included")] = 40,
-    llm: Annotated[str | None, typer.Option(
-        "--llm", help="'planner' (deterministic back end, not a language model) or an OpenAI-compatible URL; "
-        "default: llm.base_url, else the planner")] = None,
+    llm: LLMChoiceOption = None,
     model: ModelOption = None,
     budget_usd: BudgetUSDOption = None,
     curriculum: Annotated[str | None, typer.Option(
@@ -189,11 +200,9 @@ def explore(
     world: Annotated[Path | None, typer.Option(help="world folder (default: <run-dir>/world)")] = None,
     port: Annotated[int | None, typer.Option(help="port of the embedded server")] = None,
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a running server to use instead of the embedded one")] = None,
-    difficulty: Annotated[str, typer.Option(help="embedded server difficulty")] = "peaceful",
-    program_timeout: Annotated[float, typer.Option(help="game seconds one program may run")] = PROGRAM_TIMEOUT_S,
-    time_scale: Annotated[float | None, typer.Option(
-        "--time-scale", help="K: the embedded world and the bot run K times faster than real time "
-        "(default: the run's, else [minecraft] time_scale, 1); only 1 with --server")] = None,
+    difficulty: DifficultyOption = "peaceful",
+    program_timeout: ProgramTimeoutOption = PROGRAM_TIMEOUT_S,
+    time_scale: Annotated[float | None, time_scale_option("; only 1 with --server")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Explore Minecraft: propose a task, write a program, run and judge it, keep the skill. Repeat."""

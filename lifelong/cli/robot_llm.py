@@ -16,14 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lifelong.cli.common import console, err_console, fail, print_json, settings_with_llm
 from lifelong.events import Event, Resumed, RoundDone
 from lifelong.llm import LLM, LLMError, LLMNotConfigured
-from lifelong.robotics.events import (
-    CandidateRejected,
-    CandidateTrained,
-    FinalEvaluationStarted,
-    FinalRunDone,
-    RewardsRequested,
-    TrainingStarted,
-)
+from lifelong.robotics import events as eureka
 from lifelong.runs import RunDir, RunExists
 
 NO_LLM_HINT = ("\nTo train without an LLM, give a reward: --reward human, --reward sparse or "
@@ -64,24 +57,24 @@ class Bars:
         match event:
             case Resumed(iteration=iteration):
                 p.update(self.rounds, completed=iteration)
-            case RewardsRequested(samples=samples):
+            case eureka.RewardsRequested(samples=samples):
                 p.update(self.rounds, note=f"asking the LLM for {samples} rewards")
-            case TrainingStarted(round=rnd, jobs=jobs, rejected=rejected):
+            case eureka.TrainingStarted(round=rnd, jobs=jobs, rejected=rejected):
                 p.update(self.jobs, description=f"iteration {rnd + 1}: training", total=jobs, completed=0,
                          visible=True, note=f"{rejected} rejected by the sandbox")
-            case CandidateRejected(round=rnd, index=index, reason=reason):
+            case eureka.CandidateRejected(round=rnd, index=index, reason=reason):
                 self._failed(rnd, index, "rejected", reason)
-            case CandidateTrained(round=rnd, index=index, ok=ok, reason=reason):
+            case eureka.CandidateTrained(round=rnd, index=index, ok=ok, reason=reason):
                 p.advance(self.jobs)
                 if not ok:
                     self._failed(rnd, index, "failed", reason)
             case RoundDone(score=score):
                 p.advance(self.rounds)
                 p.update(self.rounds, note=f"best F {score:.4g}" if score is not None else "no reward trained")
-            case FinalEvaluationStarted(methods=methods, seeds=seeds):
+            case eureka.FinalEvaluationStarted(methods=methods, seeds=seeds):
                 p.update(self.jobs, description="final evaluation", completed=0, total=methods * seeds,
                          note="best vs human vs sparse")
-            case FinalRunDone():
+            case eureka.FinalRunDone():
                 p.advance(self.jobs)
 
     def _failed(self, rnd: int, index: int, verb: str, reason: str) -> None:

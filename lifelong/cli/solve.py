@@ -21,7 +21,13 @@ from lifelong.cli.common import (
     settings_with_llm,
     user_errors,
 )
-from lifelong.cli.explore import planner_note
+from lifelong.cli.explore import (
+    DifficultyOption,
+    LLMChoiceOption,
+    ProgramTimeoutOption,
+    planner_note,
+    time_scale_option,
+)
 from lifelong.embeddings import EmbedderUnavailable
 from lifelong.events import Event, RoundDone, TaskProposed
 from lifelong.library import LibraryError
@@ -43,20 +49,16 @@ def solve(
     no_library: Annotated[bool, typer.Option("--no-library", help="ablation: no skills retrieved or stored")] = False,
     iterations: Annotated[int, typer.Option(help="prompting iterations (rounds) at most")] = 50,
     seed: Annotated[int | None, typer.Option(help="seed of the new world (default 0)")] = None,
-    llm: Annotated[str | None, typer.Option(
-        "--llm", help="'planner' (deterministic back end, not a language model) or an OpenAI-compatible URL; "
-        "default: llm.base_url, else the planner")] = None,
+    llm: LLMChoiceOption = None,
     model: ModelOption = None,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="run folder (default: runs/solve-<time>)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --run-dir")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object: success, iterations, subgoals, skills")] = False,
     rounds: Annotated[int, typer.Option(help="rounds per subgoal before it counts as failed (then re-plan)")] = 4,
     port: Annotated[int | None, typer.Option(help="port of the embedded server (default: a free one)")] = None,
-    difficulty: Annotated[str, typer.Option(help="embedded server difficulty (as explore)")] = "peaceful",
-    program_timeout: Annotated[float, typer.Option(help="seconds (game time) one program may run")] = PROGRAM_TIMEOUT_S,
-    time_scale: Annotated[float | None, typer.Option(
-        "--time-scale", help="K: the world and the bot run K times faster than real time "
-        "(default: the run's, else [minecraft] time_scale, 1)")] = None,
+    difficulty: DifficultyOption = "peaceful",
+    program_timeout: ProgramTimeoutOption = PROGRAM_TIMEOUT_S,
+    time_scale: Annotated[float | None, time_scale_option()] = None,
     config: ConfigOption = None,
 ) -> None:
     """Solve one task in a new world from an empty inventory: decompose it, then reuse the library's skills."""

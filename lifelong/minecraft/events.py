@@ -7,17 +7,15 @@ logs after every program (the display needs a few of its fields); the others rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import field
+from typing import Any
 
 from lifelong.events import Event
 
 
-@dataclass(frozen=True)
-class ProgramRun(Event):
+class ProgramRun(Event, logged_as="step"):
     """A program ran on the bot and was judged (the fields the display shows of a ``step``)."""
 
-    name: ClassVar[str] = "step"
     iteration: int
     task: str
     round: int
@@ -29,7 +27,6 @@ class ProgramRun(Event):
     error: str = ""
 
 
-@dataclass(frozen=True)
 class BackendChosen(Event):
     """Which LLM answers: ``planner`` is the deterministic back end; ``implicit`` when the user
     configured no endpoint and the planner was chosen for them."""
@@ -39,7 +36,6 @@ class BackendChosen(Event):
     implicit: bool = False
 
 
-@dataclass(frozen=True)
 class ServerStarting(Event):
     """The embedded server for ``world`` is being started (``reused``: one was running already)."""
 
@@ -47,12 +43,10 @@ class ServerStarting(Event):
     reused: bool
 
 
-@dataclass(frozen=True)
 class ViewerStarted(Event):
     url: str
 
 
-@dataclass(frozen=True)
 class RunOpened(Event):
     """The run folder is ready; on a resumed run the display replays its log from here."""
 

@@ -7,12 +7,9 @@ its own records of these (``rewards_written``, ``candidate``), so these events a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lifelong.events import Event
 
 
-@dataclass(frozen=True)
 class RewardsRequested(Event):
     """Iteration ``round`` asks the LLM for ``samples`` reward functions."""
 
@@ -20,7 +17,6 @@ class RewardsRequested(Event):
     samples: int
 
 
-@dataclass(frozen=True)
 class CandidateRejected(Event):
     """The sandbox refused candidate ``index`` before training."""
 
@@ -29,7 +25,6 @@ class CandidateRejected(Event):
     reason: str
 
 
-@dataclass(frozen=True)
 class TrainingStarted(Event):
     """``jobs`` candidates train in parallel; ``rejected`` were refused by the sandbox."""
 
@@ -38,7 +33,6 @@ class TrainingStarted(Event):
     rejected: int
 
 
-@dataclass(frozen=True)
 class CandidateTrained(Event):
     """Candidate ``index``'s training ended: ``ok`` when it trained a policy, else ``reason``."""
 
@@ -48,7 +42,6 @@ class CandidateTrained(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True)
 class FinalEvaluationStarted(Event):
     """The best reward, the human one and the sparse one each train on ``seeds`` seeds."""
 
@@ -56,7 +49,6 @@ class FinalEvaluationStarted(Event):
     seeds: int
 
 
-@dataclass(frozen=True)
 class FinalRunDone(Event):
     method: str
     seed: int
