@@ -115,13 +115,10 @@ def primitive_docs() -> str:
     return "\n\n".join(parts)
 
 
-ENTITIES = "Nearby entities (nearest to farthest)"
-
-
 def render_observation(obs: dict[str, Any], omit: tuple[str, ...] = ()) -> list[str]:
     """The observation as the prompts show it, one ``Label: value`` line each (Voyager's lines).
-    The one rendering for every agent; ``omit`` drops lines by label (the critic's prompt, like
-    Voyager's, has no entities)."""
+    The one rendering for every agent; ``omit`` drops lines by label without its note in
+    parentheses (the critic's prompt, like Voyager's, has no "Nearby entities")."""
     inv = obs.get("inventory") or {}
     entities = obs.get("entities") or {}
     near = sorted(entities.items(), key=lambda kv: kv[1])
@@ -129,7 +126,7 @@ def render_observation(obs: dict[str, Any], omit: tuple[str, ...] = ()) -> list[
         "Biome": f"{obs.get('biome') or 'unknown'}",
         "Time": f"{obs.get('time_of_day') or 'unknown'}",
         "Nearby blocks": f"{', '.join(obs.get('voxels') or []) or 'None'}",
-        ENTITIES: f"{', '.join(n for n, _ in near) or 'None'}",
+        "Nearby entities (nearest to farthest)": f"{', '.join(n for n, _ in near) or 'None'}",
         "Health": f"{obs.get('health', 20)}/20",
         "Hunger": f"{obs.get('food', 20)}/20",
         "Position": _position(obs.get("position")),

@@ -205,15 +205,14 @@ class Curriculum:
             obs["inventory"] = {k: v for k, v in (obs.get("inventory") or {}).items() if CORE_ITEMS.match(k)}
         lines = render_observation(obs)
         keep = {"Biome": "biome", "Time": "time", "Nearby blocks": "nearby_blocks",
-                "Nearby entities (nearest to farthest)": "nearby_entities", "Health": "health",
+                "Nearby entities": "nearby_entities", "Health": "health",
                 "Hunger": "hunger", "Position": "position", "Equipment": "equipment",
                 "Inventory": "inventory", "Chests": "chests"}
         out = []
         if shown["context"] and self.qa is not None:
             out += self.questions_and_answers(obs)
         for line in lines:
-            key = line.split(":", 1)[0].split(" (")[0] if not line.startswith("Nearby entities") \
-                else "Nearby entities (nearest to farthest)"
+            key = line.split(":", 1)[0].split(" (")[0]  # the label without its note: "Inventory (3/36)"
             if shown.get(keep.get(key, ""), True):
                 out.append(line)
             if key == "Nearby blocks" and shown["other_blocks"]:
