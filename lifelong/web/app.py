@@ -27,7 +27,8 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from lifelong.library import KINDS, LibraryError, SkillLibrary
+from lifelong import worlds
+from lifelong.library import LibraryError, SkillLibrary
 from lifelong.library_io import EXPORT_FORMATS, ImportRefused, export_library
 from lifelong.robotics.scores import json_safe
 from lifelong.web import charts, views
@@ -182,7 +183,7 @@ def _skill_pages(app: FastAPI, site: Site, page: Any) -> None:
         listing = None if query else site.catalog.page(world, kind, sort, p, PER_PAGE)
         return page(request, "index.html", q=query, world=world or "", kind=kind or "", sort=sort,
                     top=top, hits=hits, listing=listing, sorts=SORTS, worlds=site.catalog.worlds(),
-                    kinds=KINDS, total=len(site.catalog))
+                    kinds=tuple(worlds.kinds()), total=len(site.catalog))
 
     @app.get("/skills/{name}", response_class=HTMLResponse)
     def skill(request: Request, name: str, version: Annotated[int | None, Query(ge=1)] = None) -> Response:
