@@ -32,8 +32,9 @@ explore: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# No Node and no server: tests that start them are marked `node` (tests/conftest.py guards it).
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow and not long" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not long and not node" $(PYTEST_ARGS)
 
 # The 40-iteration exploration acceptance run (20-35 min); CI runs it before `make test`.
 test-long: setup

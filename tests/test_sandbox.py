@@ -141,6 +141,7 @@ def test_caps_cannot_be_raised(tmp_path: Path) -> None:
     assert set(report(proc).values()) <= {"ValueError", "PermissionError"}
 
 
+@pytest.mark.node  # the confined process it starts is Node
 def test_launcher_confines_a_node_process(tmp_path: Path) -> None:
     """``exec_argv`` starts Node confined: only the listed port, no child process, no writes."""
     marker, written = tmp_path / "pwned", tmp_path / "written"
