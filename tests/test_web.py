@@ -35,7 +35,10 @@ from lifelong.web.runview import candidate_curves, parse_curves
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory, embedder):
-    """(library folder, runs root), built once for this module (~25 s: the Eureka run trains)."""
+    """(library folder, runs root), built once for this module (~25 s: the Eureka run trains).
+
+    Its Minecraft run goes through the loop, whose programs the runner's parser reads (Node):
+    the tests that use it, or ``site``, are marked ``node``."""
     return web_data(tmp_path_factory.mktemp("web"), embedder)
 
 
@@ -62,6 +65,7 @@ def raw_get(client: httpx.Client, path: str) -> int:
 
 # ---- the skill list, search and the skill pages ------------------------------------------------
 
+@pytest.mark.node  # the data fixture
 def test_list_filters_by_world_and_kind_and_sorts_by_time_and_usage(site):
     page = site.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
@@ -86,6 +90,7 @@ def test_list_filters_by_world_and_kind_and_sorts_by_time_and_usage(site):
     assert site.get("/", params={"sort": "bogus"}).status_code == 400
 
 
+@pytest.mark.node  # the data fixture
 def test_api_skills_pages_through_the_library(site):
     first = site.get("/api/skills", params={"per": 2, "sort": "name"}).json()
     assert first["total"] == 5 and first["pages"] == 3 and len(first["skills"]) == 2
@@ -98,6 +103,7 @@ def test_api_skills_pages_through_the_library(site):
     assert {"name", "kind", "description", "task", "version", "calls", "evidence", "usage"} <= set(record)
 
 
+@pytest.mark.node  # the data fixture
 def test_search_uses_the_library_retrieval(site):
     hits = site.get("/api/search", params={"q": "make planks out of logs", "top": 3}).json()
     assert len(hits) == 3 and hits[0]["name"] == "craftPlanks"
@@ -111,6 +117,7 @@ def test_search_uses_the_library_retrieval(site):
     assert site.get("/api/search", params={"q": "x", "top": 0}).status_code == 422
 
 
+@pytest.mark.node  # the data fixture
 def test_skill_page_shows_code_versions_diff_calls_and_evidence(site):
     page = site.get("/skills/craftPlanks").text
     assert 'class="code"' in page and "mineWoodLog" in page  # highlighted code
@@ -130,6 +137,7 @@ def test_skill_page_shows_code_versions_diff_calls_and_evidence(site):
     assert site.get("/skills/mineWoodLog", params={"version": 9}).status_code == 404
 
 
+@pytest.mark.node  # the data fixture
 def test_api_skill_has_record_code_versions_callers_and_callees(site):
     body = site.get("/api/skills/craftPlanks").json()
     assert body["record"]["name"] == "craftPlanks" and "craftItem(bot, \"oak_planks\", 1)" in body["code"]
@@ -142,6 +150,7 @@ def test_api_skill_has_record_code_versions_callers_and_callees(site):
     assert needs == ["craftPlanks", "mineWoodLog"]
 
 
+@pytest.mark.node  # the data fixture
 def test_reward_page_has_curves_and_scores_and_policy_page_a_checkpoint(site, data):
     reward = site.get("/skills/reward-PendulumWeb").text
     assert "/curves.svg" in reward and "human-normalised" in reward
@@ -175,6 +184,7 @@ def test_curves_are_read_back_from_the_reflection_the_llm_saw():
 
 # ---- runs -------------------------------------------------------------------------------------
 
+@pytest.mark.node  # the data fixture
 def test_runs_list_and_minecraft_run(site):
     runs = site.get("/runs").text
     assert 'href="/runs/run"' in runs and 'href="/runs/eureka-run"' in runs
@@ -190,6 +200,7 @@ def test_runs_list_and_minecraft_run(site):
     assert site.get("/runs/eureka-run/items.svg").status_code == 404
 
 
+@pytest.mark.node  # the data fixture
 def test_eureka_run_shows_candidates_reflections_and_results(site):
     page = site.get("/runs/eureka-run").text
     assert "import of &#39;os&#39; is not allowed" in page  # the rejection reason, escaped
@@ -201,6 +212,7 @@ def test_eureka_run_shows_candidates_reflections_and_results(site):
     assert site.get("/runs/eureka-run/candidates/r9_k9/curves.svg").status_code == 404
 
 
+@pytest.mark.node  # the data fixture
 def test_candidate_curves_hold_every_logged_point(data):
     """Eureka keeps a trained candidate's whole training curves; the page plots those, not the
     10 points the reflection showed the LLM."""
@@ -212,6 +224,7 @@ def test_candidate_curves_hold_every_logged_point(data):
     assert all(len(values) == len(saved["score"]) > 1 for values in curves.values())
 
 
+@pytest.mark.node  # the data fixture
 def test_api_runs(site):
     runs = {r["id"]: r for r in site.get("/api/runs").json()}
     assert runs["run"]["kind"] == "minecraft" and runs["eureka-run"]["kind"] == "eureka"
@@ -247,6 +260,7 @@ def test_a_running_exploration_links_its_live_viewer(tmp_path, embedder):
 
 # ---- exports ----------------------------------------------------------------------------------
 
+@pytest.mark.node  # the data fixture
 def test_exports_download_in_every_format(site, tmp_path, embedder):
     archive = site.get("/export/zip")
     assert archive.status_code == 200 and "attachment" in archive.headers["content-disposition"]
@@ -264,6 +278,7 @@ def test_exports_download_in_every_format(site, tmp_path, embedder):
 
 # ---- writes: read-only by default, import and delete with --allow-write ----------------------
 
+@pytest.mark.node  # the data fixture
 def test_read_only_server_refuses_import_and_delete(site):
     assert "read-only" in site.get("/import").text
     upload = site.post("/import", files={"archive": ("x.zip", b"PK")}, data={"token": "x"})
@@ -280,6 +295,7 @@ def zip_bytes(members: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.node  # the data fixture
 def test_writable_server_imports_under_the_cli_rules_and_deletes(site, tmp_path, embedder):
     export = site.get("/export/zip").content
     library_dir = tmp_path / "new-library"
@@ -343,6 +359,7 @@ def test_catalog_sees_skills_added_and_used_by_another_writer(tmp_path, embedder
 
 # ---- bad input --------------------------------------------------------------------------------
 
+@pytest.mark.node  # the data fixture
 def test_html_and_script_in_descriptions_are_text(site):
     for path in ("/", "/skills/mineWoodLog", "/?q=collect+logs"):
         page = site.get(path).text
@@ -371,11 +388,13 @@ TRAVERSALS = [
 ]
 
 
+@pytest.mark.node  # the data fixture
 def test_path_traversal_is_a_404(site):
     statuses = {path: raw_get(site, path) for path in TRAVERSALS}
     assert statuses == dict.fromkeys(TRAVERSALS, 404)
 
 
+@pytest.mark.node  # the data fixture
 def test_unknown_skill_is_a_404_page_with_a_search_link(site):
     page = site.get("/skills/ghostSkill")
     assert page.status_code == 404 and 'href="/?q=ghostSkill"' in page.text
@@ -385,11 +404,13 @@ def test_unknown_skill_is_a_404_page_with_a_search_link(site):
     assert site.get("/no/such/page").status_code == 404
 
 
+@pytest.mark.node  # the data fixture
 def test_foreign_host_headers_are_refused(site):
     assert site.get("/", headers={"host": "evil.example"}).status_code == 400  # DNS rebinding
     assert site.get("/", headers={"host": "localhost"}).status_code == 200
 
 
+@pytest.mark.node  # the data fixture
 def test_static_assets_are_served_from_the_package(site):
     for path, kind in (("/static/style.css", "text/css"), ("/static/code.css", "text/css"),
                        ("/static/favicon.svg", "image/svg+xml")):
@@ -406,6 +427,7 @@ def test_serve_refuses_a_missing_library_without_allow_write(tmp_path):
     assert result.exit_code == 2 and "no skill library at" in result.output
 
 
+@pytest.mark.node  # the data fixture
 def test_serve_binds_loopback_and_warns_for_other_hosts(data, tmp_path):
     library_dir, runs = data
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

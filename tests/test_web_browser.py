@@ -46,6 +46,7 @@ def playwright():
     return sync_playwright
 
 
+@pytest.mark.node  # playwright drives Chromium through its own Node; web_data's run reads programs with Node
 def test_list_search_skill_callee_export_and_screenshot_in_chromium(playwright, tmp_path, embedder):
     library_dir, runs = web_data(tmp_path / "data", embedder, with_eureka=False)
     app = create_app(ServeConfig(library=library_dir, runs=runs), SkillLibrary(library_dir, embedder=embedder))
