@@ -54,7 +54,10 @@ def starts_node(args: Any) -> bool:
     """Whether a Popen argument list runs Node (directly, or through a launcher or sandbox)."""
     if isinstance(args, (str, bytes, os.PathLike)):
         text = os.fsdecode(args)
-        argv = shlex.split(text) if " " in text else [text]
+        try:
+            argv = shlex.split(text)
+        except ValueError:  # unbalanced quotes: a shell would refuse it too, words will do
+            argv = text.split()
     else:
         argv = [os.fsdecode(a) for a in args]
     return any(Path(a).name in NODE_PROGRAMS for a in argv)
