@@ -27,7 +27,7 @@ from lifelong.cli.common import (
     settings_from,
 )
 from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, VIEWER_PORT
-from lifelong.minecraft.server import DEFAULT_VERSION
+from lifelong.minecraft.server import DEFAULT_VERSION, ServerAddress, ServerTarget
 
 
 def _free_port() -> int:
@@ -61,8 +61,7 @@ def library_skills(code: str, library_dir: Path | None, config: Path | None) -> 
     return SkillIndex(SkillLibrary(library_dir, embedder=settings.embedder)).for_program(code)
 
 
-def _parse_server(text: str, version: str) -> Any:
-    from lifelong.minecraft.server import ServerAddress
+def _parse_server(text: str, version: str) -> ServerAddress:
 
     host, _, port = text.rpartition(":")
     if not port.isdigit():
@@ -136,7 +135,7 @@ def run_program(
     try:
         if server:
             real_time_only(time_scale, f"--server {server}")
-            target: Any = _parse_server(server, version)
+            target: ServerTarget = _parse_server(server, version)
         else:
             scale = time_scale if time_scale is not None else settings_from(config).minecraft.time_scale
             if world is None:

@@ -126,7 +126,7 @@ class SkillIndex:
     (a new version adds a folder).
     """
 
-    def __init__(self, library: Any) -> None:
+    def __init__(self, library: SkillLibrary) -> None:
         self.library = library
         self._cache: dict[str, tuple[int, list[str], str]] = {}
 
@@ -174,7 +174,8 @@ class SkillIndex:
         return self.with_callees(self.called_by(code), exclude=own)
 
 
-def resolve_skills(skills: Any, library: Any = None, code: str | None = None) -> list[dict[str, str]]:
+def resolve_skills(skills: Any, library: SkillLibrary | SkillIndex | None = None,
+                   code: str | None = None) -> list[dict[str, str]]:
     """Normalise ``skills`` to [{"name", "code"}], adding library callees of named skills.
 
     Accepts dicts with name/code (used as given: the caller already chose), Skill records, or
