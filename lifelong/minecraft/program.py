@@ -99,8 +99,10 @@ def _exchange(stdin: IO[str] | None, stdout: IO[str] | None, request: str) -> st
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
+    """At exit: end of input lets parse.js finish on its own; kill it if it does not."""
     if proc.poll() is None:
-        proc.stdin.close() if proc.stdin else None
+        if proc.stdin:
+            proc.stdin.close()
         try:
             proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
