@@ -17,7 +17,13 @@ trainer is evaluated by the same code every ``--eval-every`` env steps and at th
 deterministic actions, one episode per evaluation seed from the same seeded start states
 (lifelong.robotics.ppo.evaluate; the simulator reproduces gymnasium v5, tests/test_robot_tasks.py).
 Reported per trainer: the median time to target and its range over seeds, the return at equal
-steps (the final evaluation of each seed) and env-steps/s of training.
+steps (the last evaluation at or before ``--steps``) and env-steps/s of training.
+
+A trainer that learns less per env step but runs many more of them per second needs more than
+``--steps`` to reach the target: ``--race-steps`` lets every trainer but the one that sets the
+target go on (evaluated the same way) until it reaches the target or that many steps. With
+``--target`` given, every trainer races, and a run stops once it is past ``--steps`` and at the
+target.
 
 Each (trainer, seed) trains in its own process with one torch thread; ``--workers`` of them run
 at a time (they then share the machine's load, which is recorded with the result). Figures: the
@@ -72,9 +78,17 @@ class Checkpoints:
     card: Any
     every: int
     episodes: int
+    min_steps: int = 0                 # a run may stop early only past these steps...
+    target: float | None = None        # ...and at this return
     start: float = field(default_factory=time.perf_counter)
     paused_s: float = 0.0
     curve: list[Point] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        """Past ``min_steps`` and at the target: racing on would measure nothing more."""
+        return (self.target is not None and bool(self.curve) and self.curve[-1][0] >= self.min_steps
+                and self.curve[-1][2] >= self.target)
 
     def train_s(self) -> float:
         return time.perf_counter() - self.start - self.paused_s
@@ -120,6 +134,10 @@ class Run:
     def final_return(self) -> float:
         return self.curve[-1][2]
 
+    def return_at(self, steps: int) -> float:
+        """The last evaluation at or before ``steps``: the return at equal steps."""
+        return [ret for n, _, ret in self.curve if n <= steps][-1]
+
     def time_to(self, target: float) -> float | None:
         """Training seconds at the first evaluation at or above ``target`` (None: never)."""
         return next((s for _, s, ret in self.curve if ret >= target), None)
@@ -128,17 +146,26 @@ class Run:
 # ---- the trainers ---------------------------------------------------------------------------------
 
 
+class _Stop(Exception):
+    """Raised from ``train``'s on_update hook: the run reached the target (see Checkpoints.done)."""
+
+
 def run_ours(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[int, dict[str, Any]]:
     from lifelong.robotics.ppo import PPOConfig, train
 
     def on_update(env_steps: int, policy: Any) -> None:
         if clock.due(env_steps):
             clock.evaluate(env_steps, policy)
+        if clock.done:
+            raise _Stop
 
     cfg = PPOConfig.from_overrides(card.ppo)
     clock.restart()
-    result = train(card, card.reward_fn("human"), steps=steps, seed=seed, threads=1, config=cfg,
-                   on_update=on_update)
+    try:
+        result = train(card, card.reward_fn("human"), steps=steps, seed=seed, threads=1, config=cfg,
+                       on_update=on_update)
+    except _Stop:
+        return clock.curve[-1][0], asdict(cfg)
     if not clock.curve or clock.curve[-1][0] != result.env_steps:
         clock.evaluate(result.env_steps, result.policy)
     return result.env_steps, asdict(cfg)
@@ -207,13 +234,13 @@ def run_sb3_zoo(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[i
         def _on_step(self) -> bool:
             if clock.due(self.num_timesteps):
                 clock.evaluate(self.num_timesteps, actor)
-            return True
+            return not clock.done
 
     clock.restart()
     model.learn(total_timesteps=steps, callback=Evaluate())
     if not clock.curve or clock.curve[-1][0] != model.num_timesteps:
         clock.evaluate(int(model.num_timesteps), actor)
-    return int(model.num_timesteps), shown
+    return int(clock.curve[-1][0]), shown
 
 
 def rsl_rl_config(cfg: Any) -> dict[str, Any]:
@@ -312,12 +339,12 @@ def run_rsl_rl(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[in
         actor = _RslActor(runner.alg.actor)
         clock.restart()
         done, iterations = 0, max(1, steps // batch)
-        while done < iterations:
+        while done < iterations and not clock.done:
             chunk = min(per_eval, iterations - done)
             runner.learn(num_learning_iterations=chunk)
             done += chunk
             clock.evaluate(done * batch, actor)
-    return iterations * batch, config
+    return done * batch, config
 
 
 TRAINERS: dict[str, Callable[[Any, int, int, Checkpoints], tuple[int, dict[str, Any]]]] = {
@@ -325,14 +352,16 @@ TRAINERS: dict[str, Callable[[Any, int, int, Checkpoints], tuple[int, dict[str, 
 }
 
 
-def run_job(trainer: str, env_id: str, steps: int, seed: int, every: int, episodes: int) -> Run:
-    """One training run, in a worker process with one torch thread."""
+def run_job(trainer: str, env_id: str, steps: int, seed: int, every: int, episodes: int,
+            race_steps: int | None = None, target: float | None = None) -> Run:
+    """One training run, in a worker process with one torch thread: ``steps`` env steps, or up
+    to ``race_steps`` until it is past ``steps`` at ``target``."""
     import torch
 
     torch.set_num_threads(1)
     card = card_for(env_id)
-    clock = Checkpoints(card, every, episodes)
-    env_steps, hyperparams = TRAINERS[trainer](card, steps, seed, clock)
+    clock = Checkpoints(card, every, episodes, min_steps=steps, target=target)
+    env_steps, hyperparams = TRAINERS[trainer](card, max(steps, race_steps or 0), seed, clock)
     return Run(trainer, seed, env_steps, clock.train_s(), clock.curve, hyperparams)
 
 
@@ -343,7 +372,7 @@ def _median(xs: list[float]) -> float | None:
     return float(statistics.median(xs)) if xs else None
 
 
-def summarize(runs: list[Run], target: float) -> dict[str, Any]:
+def summarize(runs: list[Run], target: float, steps: int) -> dict[str, Any]:
     """Per-trainer figures; a seed that never reaches the target counts as slower than all others."""
     times = [run.time_to(target) for run in runs]
     ranked = [math.inf if t is None else t for t in times]
@@ -354,7 +383,8 @@ def summarize(runs: list[Run], target: float) -> dict[str, Any]:
         "time_to_target_range_s": [min(reached), max(reached)] if reached else None,
         "time_to_target_per_seed_s": times,
         "reached": f"{len(reached)}/{len(runs)}",
-        "final_return": [run.final_return for run in runs],
+        "final_return": [run.return_at(steps) for run in runs],
+        "last_return": [run.final_return for run in runs],
         "steps_per_s": _median([run.env_steps / run.train_s for run in runs]),
         "env_steps": [run.env_steps for run in runs],
         "train_s": [round(run.train_s, 1) for run in runs],
@@ -369,12 +399,14 @@ def report(runs: list[Run], args: argparse.Namespace, loads: list[float]) -> dic
     target, source = args.target, "--target"
     if target is None:
         source = "sb3-zoo" if by.get("sb3-zoo") else "ours"
-        target, source = statistics.median(r.final_return for r in by[source]), f"{source}'s median final return"
-    trainers = {name: summarize(rs, target) for name, rs in by.items()}
+        target = statistics.median(r.return_at(args.steps) for r in by[source])
+        source = f"{source}'s median final return"
+    trainers = {name: summarize(rs, target, args.steps) for name, rs in by.items()}
     ours = trainers["ours"]["time_to_target_s"]
     speedup = {name: (t["time_to_target_s"] / ours if ours and t["time_to_target_s"] else None)
                for name, t in trainers.items() if name != "ours"}
-    return {"env": args.env, "steps": args.steps, "seeds": args.seeds, "eval_every": args.eval_every,
+    return {"env": args.env, "steps": args.steps, "race_steps": args.race_steps, "seeds": args.seeds,
+            "eval_every": args.eval_every, "target_note": args.target_note,
             "eval_episodes": args.eval_episodes, "workers": args.workers, "target_return": target,
             "target_source": source, "trainers": trainers, "ours_speedup_to_target": speedup,
             "load_avg_1m": loads, "cpus": os.cpu_count()}
@@ -387,6 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated: sb3-zoo, rsl-rl, or none")
     ap.add_argument("--target", type=float, default=None, help="default: sb3-zoo's median final return")
+    ap.add_argument("--target-note", default="", help="where a given --target comes from")
+    ap.add_argument("--race-steps", type=int, default=None,
+                    help="let trainers go on to this many steps to reach the target (default: --steps)")
     ap.add_argument("--eval-every", type=int, default=None, help="env steps (default: steps / 20)")
     ap.add_argument("--eval-episodes", type=int, default=5)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="trainings at a time")
@@ -398,9 +433,14 @@ def main(argv: list[str] | None = None) -> int:
     args.eval_every = args.eval_every or max(1, args.steps // 20)
     jobs = [(t, s) for s in range(args.seeds) for t in ("ours", *peers)]
     loads = [round(os.getloadavg()[0], 2)]
+    setter = None if args.target is not None else ("sb3-zoo" if "sb3-zoo" in peers else "ours")
+
+    def race(trainer: str) -> int | None:
+        return None if trainer == setter else args.race_steps
+
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-        futures = [pool.submit(run_job, t, args.env, args.steps, s, args.eval_every, args.eval_episodes)
-                   for t, s in jobs]
+        futures = [pool.submit(run_job, t, args.env, args.steps, s, args.eval_every, args.eval_episodes,
+                               race(t), args.target) for t, s in jobs]
         runs = []
         for future in futures:
             runs.append(future.result())
