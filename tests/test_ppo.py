@@ -176,10 +176,13 @@ def test_ppo_bench_races_three_trainers_to_one_target():
     try:
         runs = [ppo_bench.run_job(t, "InvertedPendulum-v5", 1024, 0, every=512, episodes=2)
                 for t in ("ours", "sb3-zoo", "rsl-rl")]
+        # racing: a run past --steps that is at the target stops there, not at --race-steps
+        raced = ppo_bench.run_job("ours", "InvertedPendulum-v5", 512, 0, every=512, episodes=2,
+                                  race_steps=8192, target=-1.0)
     finally:
         torch.set_num_threads(threads)
-    args = argparse.Namespace(env="InvertedPendulum-v5", steps=1024, seeds=1, eval_every=512,
-                              eval_episodes=2, workers=1, target=None)
+    args = argparse.Namespace(env="InvertedPendulum-v5", steps=1024, race_steps=None, seeds=1,
+                              eval_every=512, eval_episodes=2, workers=1, target=None, target_note="")
     out = ppo_bench.report(runs, args, [0.0])
     sb3 = out["trainers"]["sb3-zoo"]
     assert out["target_return"] == sb3["final_return"][0] and sb3["time_to_target_s"] is not None
@@ -191,3 +194,4 @@ def test_ppo_bench_races_three_trainers_to_one_target():
     card = load_card("InvertedPendulum")
     assert out["trainers"]["rsl-rl"]["hyperparams"]["algorithm"]["num_learning_epochs"] == \
         ppo.PPOConfig.from_overrides(card.ppo).epochs  # our hyper-parameters
+    assert raced.env_steps == 512 and raced.time_to(-1.0) is not None
