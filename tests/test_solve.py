@@ -225,6 +225,7 @@ def test_dig_down_programs_parse_and_the_critic_reads_the_position(planner, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.minecraft
 def test_solve_a_small_task_in_a_new_world_end_to_end(tmp_path):
     """The real command: the planner, a new world, an empty inventory; killed (kill -9) after its
     second round, then --resume finishes it without redoing or repeating a round."""
