@@ -135,15 +135,18 @@ def _eureka(r: Record) -> str:
 def _ppo(r: Record) -> str:
     parts = []
     for name, t in r["trainers"].items():
-        median, spread = t["time_to_target_s"], t.get("time_to_target_range_s")
-        reached = "not reached" if median is None else f"{median:.0f} s"
-        if median is not None and spread:
-            reached += f" [{spread[0]:.0f}-{spread[1]:.0f}]"
-        finals = "/".join(f"{x:.0f}" for x in t["final_return"])
-        parts.append(f"**{name}**: to target {reached} ({t['reached']} seeds), return {finals}, "
-                     f"{_k(t['steps_per_s'])} steps/s")
-    return (f"{r['env']}, {r['steps']:,} steps, {r['seeds']} seeds; target return "
-            f"{r['target_return']:.0f} ({r['target_source']}): " + "; ".join(parts))
+        median = t["time_to_target_s"]
+        per_seed = "/".join("-" if x is None else f"{x:.0f} s" for x in t["time_to_target_per_seed_s"])
+        text = (f"**{name}**: to target {'median ' + format(median, '.0f') + ' s' if median else 'median not reached'}"
+                f" (per seed {per_seed}); return at {r['steps']:,} steps "
+                + "/".join(f"{x:.0f}" for x in t["final_return"]))
+        if max(t["env_steps"]) > r["steps"]:
+            text += (f", raced on to {'/'.join(f'{n:,}' for n in t['env_steps'])} steps: "
+                     + "/".join(f"{x:.0f}" for x in t["last_return"]))
+        parts.append(f"{text}; {_k(t['steps_per_s'])} steps/s")
+    source = r.get("target_note") or r["target_source"]
+    return (f"{r['env']}, seeds {'/'.join(str(s) for s in next(iter(r['trainers'].values()))['seeds'])}; "
+            f"target return {r['target_return']:.0f} ({source}). " + ". ".join(parts))
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ ROWS: dict[str, Row] = {
 
 
 def load_records() -> list[Record]:
-    return [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    """Every recorded result, oldest first (a follow-up run's row comes after the run it builds on)."""
+    return sorted((json.loads(p.read_text()) for p in RESULTS.glob("*.json")), key=lambda r: r["date"])
 
 
 def cell(rec: Record) -> str:
