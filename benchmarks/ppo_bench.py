@@ -94,7 +94,8 @@ class Checkpoints:
         return time.perf_counter() - self.start - self.paused_s
 
     def restart(self) -> None:
-        """Start the clock when training starts (imports and model building are not training)."""
+        """Start the clock where training starts: after the imports, before the simulator and
+        the model are built (ours builds both inside ``train``, so the peers' count too)."""
         self.start, self.paused_s = time.perf_counter(), 0.0
 
     @contextlib.contextmanager
@@ -225,8 +226,10 @@ def sb3_zoo_model(card: Any, seed: int) -> tuple[Any, Any, dict[str, Any]]:
 
 
 def run_sb3_zoo(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[int, dict[str, Any]]:
+    import rl_zoo3.exp_manager  # noqa: F401 - imported before the clock starts
     from stable_baselines3.common.callbacks import BaseCallback
 
+    clock.restart()
     model, vec_normalize, shown = sb3_zoo_model(card, seed)
     actor = _SB3Actor(model, vec_normalize)
 
@@ -236,7 +239,6 @@ def run_sb3_zoo(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[i
                 clock.evaluate(self.num_timesteps, actor)
             return not clock.done
 
-    clock.restart()
     model.learn(total_timesteps=steps, callback=Evaluate())
     if not clock.curve or clock.curve[-1][0] != model.num_timesteps:
         clock.evaluate(int(model.num_timesteps), actor)
@@ -335,9 +337,9 @@ def run_rsl_rl(card: Any, steps: int, seed: int, clock: Checkpoints) -> tuple[in
     batch = cfg.num_envs * cfg.num_steps
     per_eval = max(1, clock.every // batch)
     with contextlib.redirect_stdout(io.StringIO()):  # it prints the models and every iteration
+        clock.restart()
         runner = OnPolicyRunner(sim_vec_env(card, cfg, seed), config, log_dir=None, device="cpu")
         actor = _RslActor(runner.alg.actor)
-        clock.restart()
         done, iterations = 0, max(1, steps // batch)
         while done < iterations and not clock.done:
             chunk = min(per_eval, iterations - done)
