@@ -17,9 +17,10 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # torch first, pinned, so the CPU wheel on local disk satisfies every later requirement.
+# The bench extra too: `make test` runs ppo_bench's peers (SB3 with rl-zoo3, rsl-rl) in a short race.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
 bridges/node_modules/.stamp: bridges/package.json bridges/package-lock.json

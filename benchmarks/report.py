@@ -149,6 +149,15 @@ def _ppo(r: Record) -> str:
             f"target return {r['target_return']:.0f} ({source}). " + ". ".join(parts))
 
 
+def _zero_shot(r: Record) -> str:
+    """Voyager's Table 2 cells per task: with the library / without it."""
+    cells = [f"{task.removeprefix('Craft 1 ')}: {row['library']['summary']} / {row['no_library']['summary']}"
+             for task, row in r["rows"].items()]
+    llm = f"{r['llm']}, not an LLM" if r["llm"] == "planner" else r["llm"]
+    return (f"iterations to success, with / without the library ({llm}, cap {r['cap']}, seeds "
+            f"{'/'.join(map(str, r['seeds']))}): " + "; ".join(cells))
+
+
 @dataclass(frozen=True)
 class Row:
     what: str
@@ -173,7 +182,7 @@ ROWS: dict[str, Row] = {
     "eureka_bench": Row("one Eureka iteration (K=8 candidates in parallel) vs K sequential trainings",
                         _eureka),
     "zero_shot_bench": Row("Voyager's zero-shot protocol: unseen tasks in new worlds, iterations to "
-                           "success with and without the library, beside Voyager's Table 2", _flat),
+                           "success with and without the library, beside Voyager's Table 2", _zero_shot),
     "deep_resource_bench": Row("one \"Mine 1 diamond ore\" program from spawn: the old "
                                "explore-down/explore-side plans vs the shaft and tunnel", _flat),
     "web_bench": Row("`lifelong serve` at 10k skills: time to first byte of pages and search", _web),
