@@ -19,11 +19,12 @@ seconds of worker start-up.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
+
+from common import emit
 
 TEMPLATE = '''
 import numpy as np
@@ -101,11 +102,7 @@ def main() -> None:
         "target_s": 120, "load_avg_before": round(load_before, 2),
         "load_avg_after": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:24s} {value}")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import emit
+
 from lifelong.cli.common import tracked
 from lifelong.embeddings import Embedder
 from lifelong.library import HNSW, SkillLibrary
@@ -196,11 +198,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     result = run(args.n, args.queries, args.seed)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>26}: {value}")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ open-loop multi-step mode does not apply; it is timed here one control step per 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -17,6 +16,7 @@ import time
 import gymnasium as gym
 import mujoco
 import numpy as np
+from common import emit
 from mujoco import rollout
 
 from lifelong.robotics.sim import BatchSim
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
            "sync_vector_steps_per_s": bench_sync_vector(args.env, args.envs, args.seconds),
            "load_avg_1m": os.getloadavg()[0]}
     out["ratio_vs_sync_vector"] = out["batch_sim_steps_per_s"] / out["sync_vector_steps_per_s"]
-    print(json.dumps(out) if args.json else "\n".join(f"{k:>24}: {v}" for k, v in out.items()))
+    emit(out, args.json)
     return 0
 
 
