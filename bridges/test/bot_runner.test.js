@@ -3,25 +3,11 @@
 // the runner touches) is enough to check sandboxing, stopping and error lines.
 const test = require('node:test')
 const assert = require('node:assert')
-const { EventEmitter } = require('events')
 const path = require('path')
 const { Vec3 } = require(path.join(__dirname, '..', 'node_modules', 'vec3'))
 const { runProgram, parse, instrument, describeProgram } = require('../bot/runner')
 const { loadPrimitives } = require('../bot')
-
-function fakeBot ({ moving = false } = {}) {
-  const bot = new EventEmitter()
-  bot.entity = { position: new Vec3(0, 64, 0) }
-  bot.controlState = {}
-  bot.said = []
-  bot.chat = (m) => bot.said.push(m)
-  bot._client = { socket: { destroyed: false } }
-  bot.pathfinder = { isMoving: () => moving, stop () { moving = false }, setGoal () {} }
-  bot.clearControlStates = () => {}
-  bot.stopDigging = () => {}
-  bot.deactivateItem = () => {}
-  return bot
-}
+const { fakeBot } = require('./fake_bot')
 
 const run = (code, extra = {}) => runProgram({ bot: fakeBot(), code, timeoutMs: 1000, stuckMs: 5000, ...extra })
 

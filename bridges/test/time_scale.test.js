@@ -7,10 +7,9 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('fs')
 const path = require('path')
-const { EventEmitter } = require('events')
-const { Vec3 } = require('vec3')
 const { Clock, checkTimeScale, attachClock, clockOf, REAL_TIME } = require('../bot/clock')
 const { runProgram } = require('../bot/runner')
+const { fakeBot: plainFakeBot } = require('./fake_bot')
 const { createBot } = require('../bot/create')
 const { startWorld, quit, sleep, waitFor, count } = require('./server_harness')
 const { play, mine, smelt, place } = require('./techtree')
@@ -55,17 +54,9 @@ test('a bot asked to run at a bad time scale does not connect', async () => {
   await assert.rejects(createBot({ port: 1, timeScale: 0 }), /time scale must be a number above 0/)
 })
 
-function fakeBot (scale, { moving = false } = {}) {
-  const bot = new EventEmitter()
-  bot.entity = { position: new Vec3(0, 64, 0) }
-  bot.controlState = {}
-  bot.said = []
-  bot.chat = (m) => bot.said.push(m)
-  bot._client = { socket: { destroyed: false } }
-  bot.pathfinder = { isMoving: () => moving, stop () { moving = false }, setGoal () {} }
-  bot.clearControlStates = () => {}
-  bot.stopDigging = () => {}
-  bot.deactivateItem = () => {}
+// The runner's stand-in bot, on a game clock running `scale` times real time.
+function fakeBot (scale, options) {
+  const bot = plainFakeBot(options)
   attachClock(bot, new Clock(scale))
   return bot
 }
