@@ -249,3 +249,38 @@ def test_solve_a_small_task_in_a_new_world_end_to_end(tmp_path):
             if e["event"] == "step"] == [1, 2, 3]
     assert "craftCraftingTable" in result["new_skills"] and result["new_skills_stored"] is False
     assert result["reused_skills"] == [] and json.loads((run / "result.json").read_text())["success"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.minecraft
+def test_sigterm_stops_the_embedded_server_the_run_started(tmp_path):
+    """`kill` (SIGTERM) mid-run ends the command through its `finally` blocks: the world's server
+    stops with it instead of running on without an owner, and the run can be resumed."""
+    import signal
+    import sys
+    import time
+
+    from lifelong.minecraft.server import EmbeddedServer
+
+    run = tmp_path / "run"
+    args = ["solve", "Craft 1 crafting table", "--no-library", "--llm", "planner", "--seed", "3",
+            "--iterations", "8", "--run-dir", str(run), "--time-scale", "4"]
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("lifelong")), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = EmbeddedServer(world_dir=run / "world")
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "world").exists() or not server.status(probe=False).running:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.5)
+        time.sleep(2.0)  # into the first round
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        left_running = server.status(probe=False).running
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.stop()  # only if the command left it
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not left_running
+    assert (run / "checkpoint.json").exists() or (run / "run.json").exists()

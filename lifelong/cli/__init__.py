@@ -35,6 +35,18 @@ app.add_typer(skills.app, name="skills")
 # --- end of command registration ---
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM (``kill``, a scheduler, a container stopping) ends a command as Ctrl-C does: as an
+    exception, so ``finally`` blocks stop the embedded server a run started and close its files.
+    Python's default dies at once and leaves that server running with no owner."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def main() -> None:
     """Console-script entry point: library warnings (an index rebuilt, ...) print via rich."""
     import logging
@@ -45,4 +57,5 @@ def main() -> None:
 
     handler = RichHandler(console=err_console, show_time=False, show_path=False)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
+    _exit_on_sigterm()
     app()
