@@ -129,14 +129,12 @@ def test_exploreUntil_walks_until_the_callback_answers(env: MinecraftEnv, home: 
   bot.chat("result: " + found);
   const nothing = await exploreUntil(bot, new Vec3(0, 0, 1), 2, () => null);
   bot.chat("then: " + nothing);
-  bot.chat("moved: " + across().toFixed(2));
 """)
+    # The callback answers only once the bot is 8 blocks across from where it started, so this
+    # line proves the walk. (A distance checked after the step undercounts it: the bot can settle
+    # back a few blocks once the pathfinder lets go, seen at 5-6 blocks on loaded cores.)
     assert "result: far enough" in obs["chat"]
     assert "then: null" in obs["chat"]
-    # measured from where the program started: reset may leave the bot a few blocks from `home`
-    # (it lands on whatever is there), so a distance from `home` undercounts the walk
-    moved = float(next(c for c in obs["chat"] if c.startswith("moved: ")).split()[1])
-    assert moved > 6, (moved, obs["position"])
     bad = env.step("async function t(bot) { await exploreUntil(bot, new Vec3(2, 0, 0), 5, () => true); }")
     assert "each component of direction must be -1, 0 or 1" in bad["error"]["message"]
 
