@@ -255,7 +255,8 @@ def test_solve_a_small_task_in_a_new_world_end_to_end(tmp_path):
 @pytest.mark.minecraft
 def test_sigterm_stops_the_embedded_server_the_run_started(tmp_path):
     """`kill` (SIGTERM) mid-run ends the command through its `finally` blocks: the world's server
-    stops with it instead of running on without an owner, and the run can be resumed."""
+    stops with it instead of running on without an owner, and the run folder stays on disk
+    (resuming it is test_solve_a_small_task_in_a_new_world_end_to_end's business)."""
     import signal
     import sys
     import time
