@@ -17,6 +17,7 @@ const path = require('path')
 const { parseArgs } = require('util')
 
 const { checkTimeScale } = require('../bot/clock')
+const { checkWorldStyle } = require('./worldgen')
 
 const SUPPORTED_VERSIONS = ['1.21.1']
 const DIFFICULTIES = { peaceful: 0, easy: 1, normal: 2, hard: 3 }
@@ -50,7 +51,8 @@ function parseCli (argv) {
       'max-entities': { type: 'string' },
       mobs: { type: 'boolean' },
       'no-mobs': { type: 'boolean' },
-      'time-scale': { type: 'string' }
+      'time-scale': { type: 'string' },
+      'world-style': { type: 'string' }
     },
     strict: true
   })
@@ -76,7 +78,8 @@ function parseCli (argv) {
     ops: String(pick('op', 'op') ?? '*').split(',').map(s => s.trim()).filter(Boolean),
     maxEntities: pick('max-entities', 'maxEntities', Number) ?? 200,
     mobs: bool('mobs', 'no-mobs', 'mobs', true),
-    timeScale: pick('time-scale', 'timeScale') ?? 1
+    timeScale: pick('time-scale', 'timeScale') ?? 1,
+    worldStyle: pick('world-style', 'worldStyle') ?? 'grove'
   }
 }
 
@@ -92,6 +95,7 @@ function validate (opts) {
   if (!(opts.viewDistance >= 2 && opts.viewDistance <= 32)) fail(`--view-distance must be 2-32, got ${opts.viewDistance}`)
   if (opts.seed !== undefined && opts.seed !== null && !/^-?\d+$/.test(String(opts.seed))) fail(`--seed must be an integer, got ${opts.seed}`)
   try { opts.timeScale = checkTimeScale(opts.timeScale) } catch (err) { fail(`--time-scale: ${err.message}`) }
+  try { checkWorldStyle(opts.worldStyle) } catch (err) { fail(`--world-style: ${err.message}`) }
 }
 
 /** Plugin files: every .js in plugins/ exporting a server, player or entity hook. */
@@ -107,6 +111,13 @@ function discoverPlugins () {
   return plugins
 }
 
+/** Options of our generator: the seed (if given) and the world style (only if not the default). */
+function generationOptions (opts) {
+  const options = opts.seed !== undefined && opts.seed !== null ? { seed: Number(opts.seed) } : {}
+  if ((opts.worldStyle ?? 'grove') !== 'grove') options.worldStyle = opts.worldStyle
+  return options
+}
+
 /** flying-squid settings for validated launcher options (world must be an absolute path). */
 function buildSettings (opts) {
   return {
@@ -120,7 +131,7 @@ function buildSettings (opts) {
     gameMode: 0,
     difficulty: opts.difficulty,
     worldFolder: opts.world,
-    generation: { name: GENERATOR, options: opts.seed !== undefined && opts.seed !== null ? { seed: Number(opts.seed) } : {} },
+    generation: { name: GENERATOR, options: generationOptions(opts) },
     kickTimeout: 30000,
     plugins: discoverPlugins(),
     modpe: false,

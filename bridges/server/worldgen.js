@@ -8,7 +8,10 @@
 // Height range: bedrock floor at y=-16, deepslate below y=0, surface around y=56..100.
 // Generating only ~120 of the 384 possible layers keeps a chunk at a few milliseconds.
 // Near the spawn point every seed gets a grove of trees and a stone outcrop with exposed
-// coal and iron ore, so the wooden -> stone -> iron tech tree is always playable.
+// coal and iron ore, so the wooden -> stone -> iron tech tree is always playable. That is the
+// default style, 'grove'. The style 'natural' (`--world-style natural`, for benchmarks beside
+// Voyager's numbers) drops both: the terrain, trees and ores near spawn are whatever the noise
+// gives, as in a vanilla world, and only the spawn point itself (dry, flat land) is chosen.
 
 const { Perlin, mulberry32, hash3, rand3 } = require('./noise')
 
@@ -18,6 +21,7 @@ const TOP_Y = 160 // nothing is generated above this (mountains stay well below)
 const LAYERS = TOP_Y - BEDROCK_Y
 const TREE_CELL = 6 // one tree candidate per 6x6 cell
 const OUTCROP_RADIUS = 5
+const WORLD_STYLES = ['grove', 'natural'] // keep in sync with lifelong/minecraft/ablations.py
 
 // Ores: veins per chunk, y range, vein size. Frequencies follow vanilla 1.18+ roughly, scaled
 // to our shorter column. `peak` makes a triangular distribution around it.
@@ -38,12 +42,19 @@ function toSeed32 (seed) {
   return h
 }
 
+function checkWorldStyle (style) {
+  if (!WORLD_STYLES.includes(style)) throw new Error(`unknown world style ${JSON.stringify(style)}: valid ones are ${WORLD_STYLES.join(', ')}`)
+  return style
+}
+
 /**
  * The terrain as pure functions of (x, z): heights, surface kind, trees and the spawn point.
  * Exported so tests and plugins (spawn point, mob spawning) use the same numbers.
+ * ``worldStyle`` 'natural' has no grove and no outcrop near spawn (``outcrop`` is then null).
  */
-function createTerrain (seed) {
+function createTerrain (seed, { worldStyle = 'grove' } = {}) {
   const s = toSeed32(seed)
+  const natural = checkWorldStyle(worldStyle) === 'natural'
   const height = new Perlin(s)
   const hills = new Perlin(s ^ 0x5bd1e995)
   const forest = new Perlin(s ^ 0x1b873593)
@@ -61,16 +72,17 @@ function createTerrain (seed) {
   }
 
   const spawn = findSpawn()
-  const outcrop = findOutcrop()
+  const outcrop = natural ? null : findOutcrop()
 
   function bump (x, z) {
+    if (!outcrop) return 0
     const d = Math.hypot(x - outcrop.x, z - outcrop.z)
     return d <= OUTCROP_RADIUS ? Math.round((OUTCROP_RADIUS - d) * 0.9) + 1 : 0
   }
 
   function heightAt (x, z) { return baseHeight(x, z) + bump(x, z) }
 
-  function inOutcrop (x, z) { return Math.hypot(x - outcrop.x, z - outcrop.z) <= OUTCROP_RADIUS }
+  function inOutcrop (x, z) { return outcrop !== null && Math.hypot(x - outcrop.x, z - outcrop.z) <= OUTCROP_RADIUS }
 
   /** 'water' | 'beach' | 'rock' | 'grass': what covers the column at (x, z). */
   function surfaceAt (x, z) {
@@ -95,7 +107,7 @@ function createTerrain (seed) {
   function forestDensity (x, z) {
     const f = forest.fbm2(x / 190 + 3.5, z / 190 + 3.5, 2)
     let d = f > 0.12 ? 0.6 : f > -0.15 ? 0.16 : 0.04
-    if (Math.hypot(x - spawn.x, z - spawn.z) < 26) d = Math.max(d, 0.55)
+    if (!natural && Math.hypot(x - spawn.x, z - spawn.z) < 26) d = Math.max(d, 0.55) // the grove
     return d
   }
 
@@ -169,6 +181,7 @@ function createTerrain (seed) {
 
   /** Exposed ores on top of the outcrop: [x, z, ore] triples, fixed per seed. */
   function outcropOres () {
+    if (!outcrop) return []
     const rnd = mulberry32(s ^ 0xbadc0de)
     const spots = []
     for (let dx = -3; dx <= 3; dx++) {
@@ -183,16 +196,16 @@ function createTerrain (seed) {
   }
 
   return {
-    seed: s, spawn, outcrop, heightAt, surfaceAt, treeInCell, biomeAt, isCave, outcropOres, forestDensity
+    seed: s, worldStyle, spawn, outcrop, heightAt, surfaceAt, treeInCell, biomeAt, isCave, outcropOres, forestDensity
   }
 }
 
 /** flying-squid generator entry point: returns (chunkX, chunkZ) -> prismarine-chunk column. */
-function generation ({ seed, registry, version = '1.21.1' } = {}) {
+function generation ({ seed, registry, version = '1.21.1', worldStyle = 'grove' } = {}) {
   registry ??= require('prismarine-registry')(version)
   const Chunk = require('prismarine-chunk')(registry)
   const Block = require('prismarine-block')(registry)
-  const terrain = createTerrain(seed)
+  const terrain = createTerrain(seed, { worldStyle })
   const s = terrain.seed
 
   const st = (name, props) => props ? Block.fromProperties(name, props, 0).stateId : registry.blocksByName[name].defaultState
@@ -286,7 +299,7 @@ function generation ({ seed, registry, version = '1.21.1' } = {}) {
       vein(20, Math.floor(rnd() * 16), Math.floor(rnd() * 80), Math.floor(rnd() * 16), () => filler)
     }
 
-    // 3. The guaranteed outcrop near spawn: exposed iron and coal ore on its top.
+    // 3. The guaranteed outcrop near spawn: exposed iron and coal ore on its top (none if natural).
     for (const [wx, wz, ore] of terrain.outcropOres()) {
       const x = wx - x0; const z = wz - z0
       if (x < 0 || x > 15 || z < 0 || z > 15) continue
@@ -393,3 +406,5 @@ module.exports.createTerrain = createTerrain
 module.exports.SEA_LEVEL = SEA_LEVEL
 module.exports.BEDROCK_Y = BEDROCK_Y
 module.exports.ORES = ORES
+module.exports.WORLD_STYLES = WORLD_STYLES
+module.exports.checkWorldStyle = checkWorldStyle

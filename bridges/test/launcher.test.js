@@ -29,6 +29,15 @@ test('flags win over the JSON config, which wins over defaults', () => {
   assert.equal(settings.lifelong.keepInventory, true)
 })
 
+test('--world-style reaches the generator; the default passes exactly the options it always did', () => {
+  const natural = buildSettings({ ...parseCli(['--seed', '5', '--world-style', 'natural']), world: '/tmp/x', difficulty: 0 })
+  assert.deepEqual(natural.generation.options, { seed: 5, worldStyle: 'natural' })
+  const grove = buildSettings({ ...parseCli(['--seed', '5']), world: '/tmp/x', difficulty: 0 })
+  assert.deepEqual(grove.generation.options, { seed: 5 })
+  assert.deepEqual(buildSettings({ ...parseCli(['--seed', '5', '--world-style', 'grove']), world: '/tmp/x', difficulty: 0 })
+    .generation.options, { seed: 5 })
+})
+
 test('every plugin file in plugins/ is loaded by absolute path', () => {
   const found = Object.keys(discoverPlugins())
   const files = fs.readdirSync(path.join(__dirname, '..', 'server', 'plugins')).filter(f => f.endsWith('.js'))
@@ -50,4 +59,7 @@ test('bad options exit with a message naming the fix', () => {
   assert.match(r.stderr, /--seed must be an integer/)
   r = run('--port', '0')
   assert.match(r.stderr, /--port must be 1-65535/)
+  r = run('--world-style', 'flat')
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /--world-style: unknown world style "flat": valid ones are grove, natural/)
 })

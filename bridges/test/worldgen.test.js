@@ -141,3 +141,57 @@ test('every seed has trees, exposed stone and surface iron + coal near spawn', (
     assert.ok(count('coal_ore') >= 3, `seed ${seed}: exposed coal ${count('coal_ore')}`)
   }
 })
+
+/** Names of the topmost blocks (and every log) within 24 blocks of spawn: what a bot sees there. */
+function nearSpawn (gen, t) {
+  const near = []
+  const p = { x: 0, y: 0, z: 0 }
+  const scx = Math.floor(t.spawn.x / 16); const scz = Math.floor(t.spawn.z / 16)
+  for (let cx = scx - 2; cx <= scx + 2; cx++) {
+    for (let cz = scz - 2; cz <= scz + 2; cz++) {
+      const chunk = gen(cx, cz)
+      for (p.x = 0; p.x < 16; p.x++) {
+        for (p.z = 0; p.z < 16; p.z++) {
+          if (Math.hypot(cx * 16 + p.x - t.spawn.x, cz * 16 + p.z - t.spawn.z) > 24) continue
+          for (p.y = 159; p.y > BEDROCK_Y; p.y--) {
+            const n = registry.blocksByStateId[chunk.getBlockStateId(p)].name
+            if (n === 'air' || n === 'short_grass' || n.endsWith('_leaves') || n.endsWith('_log')) continue
+            near.push(n)
+            break
+          }
+          for (let y = 60; y < 110; y++) { p.y = y; const n = registry.blocksByStateId[chunk.getBlockStateId(p)].name; if (n.endsWith('_log')) near.push(n) }
+        }
+      }
+    }
+  }
+  return near
+}
+
+test("world style 'natural': no outcrop and no grove at spawn; the same world as the default elsewhere", () => {
+  let groveLogs = 0; let naturalLogs = 0
+  for (const seed of SEEDS) {
+    const grove = createTerrain(seed)
+    const natural = createTerrain(seed, { worldStyle: 'natural' })
+    assert.deepEqual(natural.spawn, grove.spawn, `seed ${seed}: the spawn point does not depend on the style`)
+    assert.equal(natural.outcrop, null)
+    assert.deepEqual(natural.outcropOres(), [])
+    assert.ok(grove.outcrop && grove.outcropOres().length === 10, 'the default keeps its outcrop')
+    assert.ok(grove.heightAt(grove.outcrop.x, grove.outcrop.z) > natural.heightAt(grove.outcrop.x, grove.outcrop.z),
+      `seed ${seed}: the outcrop's hill is gone`)
+    const gen = generation({ seed, registry, worldStyle: 'natural' })
+    const near = nearSpawn(gen, natural)
+    assert.equal(near.filter(n => n === 'iron_ore').length, 0, `seed ${seed}: no exposed iron ore near a natural spawn`)
+    naturalLogs += near.filter(n => n.endsWith('_log')).length
+    groveLogs += nearSpawn(generation({ seed, registry }), grove).filter(n => n.endsWith('_log')).length
+    // Far from spawn the styles are the same world, block for block.
+    const far = generation({ seed, registry })
+    const [fx, fz] = [Math.floor(grove.spawn.x / 16) + 6, Math.floor(grove.spawn.z / 16) - 6]
+    assert.ok(gen(fx, fz).dump().equals(far(fx, fz).dump()), `seed ${seed}: chunk ${fx},${fz} differs`)
+  }
+  assert.ok(naturalLogs < groveLogs * 0.8, `no grove: ${naturalLogs} logs near natural spawns vs ${groveLogs} with the grove`)
+})
+
+test('an unknown world style is an error that lists the valid ones', () => {
+  assert.throws(() => createTerrain(1, { worldStyle: 'flat' }), /unknown world style "flat": valid ones are grove, natural/)
+  assert.throws(() => generation({ seed: 1, registry, worldStyle: 'flat' }), /valid ones are grove, natural/)
+})

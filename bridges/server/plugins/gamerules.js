@@ -36,7 +36,8 @@ module.exports.server = function (serv, settings) {
   if (cfg.mobs !== undefined) serv.gameRules.doMobSpawning = cfg.mobs
 
   const ourGenerator = typeof settings.generation?.name === 'string' && settings.generation.name.endsWith('worldgen.js')
-  serv.on('seed', seed => { if (ourGenerator) serv.terrain = createTerrain(seed) })
+  // The same terrain as the generator's (its world style included), for the spawn point and mobs.
+  serv.on('seed', seed => { if (ourGenerator) serv.terrain = createTerrain(seed, settings.generation.options ?? {}) })
 
   serv.on('asap', () => {
     // settings.js (loaded after us) defines these; override once every plugin has run.
