@@ -39,6 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from lifelong.minecraft.ablations import DEFAULT_WORLD, AblationError, check_world_style
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_VERSIONS = ("1.21.1",)  # keep in sync with bridges/server/index.js (a test checks)
@@ -328,6 +330,7 @@ class EmbeddedServer:
     mobs: bool = True
     view_distance: int = DEFAULT_VIEW_DISTANCE
     time_scale: float = 1.0  # K: 20 x K ticks a second (see the module docstring)
+    world_style: str = DEFAULT_WORLD  # 'natural': no grove and outcrop at spawn (bridges/server/worldgen.js)
     node: str = "node"
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     restarts: int = field(default=0, init=False)
@@ -337,6 +340,10 @@ class EmbeddedServer:
         if self.difficulty not in DIFFICULTIES:
             raise ServerError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {self.difficulty!r}")
         self.time_scale = check_time_scale(self.time_scale)
+        try:
+            check_world_style(self.world_style)
+        except AblationError as exc:
+            raise ServerError(str(exc)) from exc
 
     # paths and address
     @property
@@ -390,6 +397,8 @@ class EmbeddedServer:
                "--mobs" if self.mobs else "--no-mobs", "--time-scale", str(self.time_scale)]
         if self.seed is not None:
             cmd += ["--seed", str(int(self.seed))]
+        if self.world_style != DEFAULT_WORLD:  # the default's command line stays as it always was
+            cmd += ["--world-style", self.world_style]
         return cmd
 
     def start(self, detach: bool = True, timeout: float = 60.0) -> ServerStatus:
@@ -426,7 +435,7 @@ class EmbeddedServer:
         self._write_state({"pid": self._proc.pid, "port": self.port, "host": self.host,
                            "seed": self.seed, "version": self.version, "started_at": time.time(),
                            "detached": detach, "restarts": self.restarts, "command": cmd,
-                           "time_scale": self.time_scale})
+                           "time_scale": self.time_scale, "world_style": self.world_style})
         self._wait_ready(log_mark, timeout)
         # The world's real seed (chosen at random for a new world without --seed, or read
         # from level.dat when resuming) is what the server logged.
@@ -539,6 +548,11 @@ class EmbeddedServer:
 
     def _check_running_scale(self, state: dict[str, Any]) -> None:
         """The bot must share the world's clock: a server already running at another K is an error."""
+        style = state.get("world_style", DEFAULT_WORLD)
+        if style != self.world_style:
+            raise ServerError(f"this world is already served with world style {style}, not {self.world_style}; "
+                              f"stop it first (lifelong server stop --world {self.world_dir}) or ask for "
+                              f"--world-style {style}")
         running = float(state.get("time_scale", 1.0))
         if running != self.time_scale:
             raise ServerError(f"this world is already served at time scale {running:g}, not {self.time_scale:g}; "
