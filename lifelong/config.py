@@ -127,6 +127,21 @@ class MinecraftSettings(BaseModel):
             raise ValueError(f"{exc}; set [minecraft] time_scale (or LIFELONG_MINECRAFT__TIME_SCALE) to e.g. 1 or 4") from None
 
 
+class RaySettings(BaseModel):
+    """Where trainings run: ``[ray]`` in lifelong.toml (lifelong/cluster.py connects)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = Field(
+        default=None,
+        description="Ray head, HOST:PORT or 'auto' (the cluster `ray start` started here); unset: "
+        "local processes. --ray overrides it per command",
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="reruns of a training whose worker or node died (on another node)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything a run needs to know that is not a per-command flag."""
 
@@ -136,6 +151,7 @@ class Settings(BaseSettings):
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
     minecraft: MinecraftSettings = Field(default_factory=MinecraftSettings)
+    ray: RaySettings = Field(default_factory=RaySettings)
     run_dir: Path = Path("runs")
     library_dir: Path = Path("library")
     embedder: str = Field(
