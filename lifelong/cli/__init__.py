@@ -13,6 +13,7 @@ app = typer.Typer(
 
 # --- command registration: one line per command group (keep this block sorted) ---
 from lifelong.cli import (
+    bench,
     explore,
     report,
     robot,
@@ -23,6 +24,7 @@ from lifelong.cli import (
     solve,
 )
 
+app.command("bench")(bench.bench_command)
 app.command("explore")(explore.explore)
 app.command("report")(report.report)
 app.command("run-program")(run_program.run_program)

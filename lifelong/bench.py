@@ -1,0 +1,462 @@
+"""The curriculum benchmark: a grid of ``lifelong explore`` runs, in parallel, resumable, tidied.
+
+A grid is every combination of curriculum x ablation x seed x back end. Each combination is one
+``lifelong explore`` subprocess with its own run folder, its own skill library and its own
+embedded server on a free port, so a run that crashes costs only itself, and the runs share
+nothing that could make one seed's result depend on another's. Runs go ``workers`` at a time,
+by default one per core this process may use (``os.sched_getaffinity``): a run is one Python
+process plus its Node server and bot, about one core's work at ``--time-scale`` 4-8.
+
+Resuming is the run folder's business: a run whose ``bench_run.json`` says it finished the
+grid's iterations is skipped, one that started and stopped is continued with ``--resume``
+(``lifelong explore`` checkpoints every round), one that never started starts. A failed run is
+reported with the last lines of its stderr and the rest of the grid goes on; its folder is kept,
+so the next call resumes it.
+
+Outputs, in the grid's folder (written atomically):
+
+    runs/<run>/          each run's folder (events.jsonl, library/, world/, bench.stderr ...)
+    table.csv            tidy: a row per (run, iteration), the configuration columns first
+    summary.csv/.json    a row per configuration: mean ± 95% CI (Student's t) across seeds of the
+                         unique items at the last iteration and of each milestone's iteration
+                         (over the seeds that reached it, with how many did)
+    grid.json            the grid, the failures, wall time and the cores' utilisation
+
+Back ends are ``planner`` (the deterministic planner, **not an LLM**: every label says so) or
+an OpenAI-compatible URL. Names come from :mod:`lifelong.minecraft.ablations`, which ``explore``
+checks too, so an unknown ablation or curriculum is refused with the list of valid ones before
+anything starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lifelong.minecraft import ablations as vocab
+from lifelong.minecraft.metrics import MILESTONES, Tracker
+from lifelong.runs import (
+    CHECKPOINT_FILE,
+    EVENTS_FILE,
+    atomic_write_json,
+    atomic_write_text,
+    read_events,
+)
+
+NONE = "none"                    # the ablation column of the full system
+PLANNER = "planner"
+PLANNER_LABEL = "planner (not an LLM)"
+DONE_FILE = "bench_run.json"     # written by the runner when a run's command exited 0
+STDERR_LINES = 12                # how much of a failed run's stderr its failure reason quotes
+CONFIG_COLUMNS = ("curriculum", "ablation", "backend")
+TABLE_COLUMNS = ("run", *CONFIG_COLUMNS, "seed", "iteration", "unique_items", "skills", "success",
+                 "library_calls", *MILESTONES)
+SIZES = ("small", "full")
+SIZE_ENV = "LIFELONG_BENCH_SIZE"
+
+
+class BenchError(ValueError):
+    """A grid that cannot run as given; the message says what is wrong and what is valid."""
+
+
+def backend_label(backend: str) -> str:
+    """What figures and tables call a back end: the planner is never passed off as an LLM."""
+    return PLANNER_LABEL if backend == PLANNER else backend
+
+
+def bench_size(default: str = "small") -> str:
+    """``$LIFELONG_BENCH_SIZE`` (small or full), checked."""
+    size = os.environ.get(SIZE_ENV, default) or default
+    if size not in SIZES:
+        raise BenchError(f"{SIZE_ENV}={size!r} is not a size: use one of {', '.join(SIZES)}")
+    return size
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", Path(text).stem if text.endswith((".yaml", ".yml")) else text).strip("-")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One cell of the grid."""
+
+    curriculum: str
+    ablation: str
+    seed: int
+    backend: str
+
+    @property
+    def name(self) -> str:
+        return f"{_slug(self.curriculum)}_{self.ablation}_{_slug(self.backend)}_s{self.seed}"
+
+    @property
+    def config(self) -> tuple[str, str, str]:
+        return self.curriculum, self.ablation, self.backend
+
+
+@dataclass
+class Grid:
+    """What to run: the product of the four lists, each run for ``iterations`` prompting iterations."""
+
+    curricula: Sequence[str] = (vocab.AUTO,)
+    ablations: Sequence[str] = (NONE,)
+    seeds: Sequence[int] = (1, 2)
+    backends: Sequence[str] = (PLANNER,)
+    iterations: int = 40
+    time_scale: float = 8.0
+    world_style: str = vocab.DEFAULT_WORLD
+    one_at_a_time: bool = False     # Voyager's ablation study: see runs()
+
+    def __post_init__(self) -> None:
+        """Refuse unknown names up front, listing the valid ones (``explore`` would, one run at a time)."""
+        for name in self.curricula:
+            vocab.check_curriculum(name)
+        unknown = [a for a in self.ablations if a not in valid_ablations()]
+        if unknown:
+            raise BenchError(f"unknown ablation {', '.join(map(repr, unknown))}: valid ones are "
+                             f"{', '.join(valid_ablations())} ('{NONE}' is the full system)")
+        vocab.check_world_style(self.world_style)
+        if not (self.curricula and self.ablations and self.seeds and self.backends):
+            raise BenchError("the grid is empty: give at least one curriculum, ablation ('none' for the full "
+                             "system), seed and back end")
+        if self.iterations < 1:
+            raise BenchError(f"iterations must be at least 1, not {self.iterations}")
+
+    def runs(self) -> list[RunSpec]:
+        """Every combination; with ``one_at_a_time``, one factor varied at a time from the first
+        curriculum with no ablation (the other curricula run without ablation, each ablation runs
+        with the first curriculum), which is how Voyager's paper ablates."""
+        cells = list(itertools.product(self.curricula, self.ablations))
+        if self.one_at_a_time:
+            cells = [(c, a) for c, a in cells if a == NONE or c == self.curricula[0]]
+        return [RunSpec(c, a, int(s), b) for (c, a), b, s in itertools.product(cells, self.backends, self.seeds)]
+
+
+# The notebooks' sizes (``$LIFELONG_BENCH_SIZE``). small fits CI: 2 runs at a time on 2 cores,
+# a few minutes in all. full is Voyager's study: its curricula and ablations, 3 seeds, 160
+# iterations, in a natural world (no grove planted at spawn).
+PRESETS: dict[str, dict[str, Any]] = {
+    "small": {"curricula": (vocab.AUTO, "tech-tree"), "ablations": (NONE,), "seeds": (1, 2),
+              "iterations": 10, "time_scale": 8.0},
+    "full": {"curricula": (vocab.AUTO, vocab.RANDOM, "tech-tree"), "ablations": (NONE, *vocab.ABLATIONS),
+             "seeds": (1, 2, 3), "iterations": 160, "time_scale": 8.0, "world_style": vocab.NATURAL_WORLD,
+             "one_at_a_time": True},
+}
+
+
+def preset(size: str, **overrides: Any) -> Grid:
+    """The grid of a size, with any field overridden."""
+    if size not in PRESETS:
+        raise BenchError(f"unknown size {size!r}: use one of {', '.join(PRESETS)}")
+    return Grid(**{**PRESETS[size], **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def valid_ablations() -> list[str]:
+    return [NONE, *vocab.ABLATIONS]
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for one run's embedded server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def lifelong_argv() -> list[str]:
+    """How to start the ``lifelong`` command with this interpreter (and so this checkout)."""
+    return [sys.executable, "-c", "from lifelong.cli import main; main()"]
+
+
+def explore_command(spec: RunSpec, grid: Grid, run_dir: Path, resume: bool) -> list[str]:
+    """The ``lifelong explore`` command of one run. A resumed run keeps its own port (its server may
+    still be up); the rest is passed again, which the run folder accepts as the same values."""
+    cmd = [*lifelong_argv(), "explore", "--run-dir", str(run_dir), "--library", str(run_dir / "library"),
+           "--iterations", str(grid.iterations), "--seed", str(spec.seed), "--curriculum", spec.curriculum,
+           "--llm", spec.backend, "--time-scale", f"{grid.time_scale:g}"]
+    if spec.ablation != NONE:
+        cmd.append(f"--{spec.ablation}")
+    if grid.world_style != vocab.DEFAULT_WORLD:
+        cmd += ["--world-style", grid.world_style]
+    return [*cmd, "--resume"] if resume else [*cmd, "--port", str(free_port())]
+
+
+Command = Callable[[RunSpec, Grid, Path, bool], list[str]]
+
+
+@dataclass
+class Outcome:
+    """What became of one run in this call: done (now), skipped (done before) or failed (why)."""
+
+    run: str
+    status: str
+    wall_s: float = 0.0
+    resumed: bool = False
+    reason: str = ""
+
+
+@dataclass
+class GridResult:
+    out: Path
+    outcomes: list[Outcome]
+    wall_s: float
+    workers: int
+    utilisation: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def failure_report(self) -> str:
+        """Which runs failed and why (their stderr's last lines), or '' when none did."""
+        return "\n".join(f"run {o.run} failed: {o.reason}" for o in self.failures)
+
+
+def default_workers() -> int:
+    """One run per core this process may use (its CPU affinity, not the machine's count)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def is_done(run_dir: Path, iterations: int) -> bool:
+    """A run finished when its command exited 0 for at least ``iterations`` iterations."""
+    path = run_dir / DONE_FILE
+    return path.exists() and int(json.loads(path.read_text()).get("iterations", 0)) >= iterations
+
+
+def has_started(run_dir: Path) -> bool:
+    return (run_dir / CHECKPOINT_FILE).exists() or (run_dir / EVENTS_FILE).exists()
+
+
+def _tail(path: Path, lines: int = STDERR_LINES) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.strip().splitlines()[-lines:]) or "(no output on stderr)"
+
+
+class _Running:
+    """One run's subprocess, its output files and its clock."""
+
+    def __init__(self, spec: RunSpec, run_dir: Path, cmd: list[str], resumed: bool, env: dict[str, str]) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.spec, self.run_dir, self.cmd, self.resumed = spec, run_dir, cmd, resumed
+        self.t0 = time.perf_counter()
+        with (run_dir / "bench.stdout").open("wb") as out, (run_dir / "bench.stderr").open("wb") as err:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+
+    def finish(self, iterations: int) -> Outcome:
+        wall = round(time.perf_counter() - self.t0, 1)
+        if self.proc.returncode != 0:
+            return Outcome(self.spec.name, "failed", wall, self.resumed,
+                           f"exit {self.proc.returncode}\n{_tail(self.run_dir / 'bench.stderr')}")
+        atomic_write_json(self.run_dir / DONE_FILE, {"iterations": iterations, "wall_s": wall,
+                                                     "command": self.cmd, **asdict(self.spec)})
+        return Outcome(self.spec.name, "done", wall, self.resumed)
+
+
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) jiffies of every core from /proc/stat, for the machine's utilisation."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return sum(fields) - idle, sum(fields)
+
+
+def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command | None = None,
+             on_outcome: Callable[[Outcome], None] | None = None, env: dict[str, str] | None = None,
+             poll_s: float = 0.2) -> GridResult:
+    """Run every unfinished run of ``grid`` under ``out/runs/``, ``workers`` at a time, then write the
+    table and the summary. Failures are collected, never raised: the others' results stand."""
+    out = Path(out)
+    command = command or explore_command
+    workers = workers or default_workers()
+    env = {**os.environ, **(env or {})}
+    pending = list(grid.runs())
+    outcomes: list[Outcome] = []
+    running: list[_Running] = []
+    t0, (busy0, total0), child0 = time.perf_counter(), cpu_times(), _children_cpu()
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                spec = pending.pop(0)
+                run_dir = out / "runs" / spec.name
+                if is_done(run_dir, grid.iterations):
+                    report(Outcome(spec.name, "skipped"))
+                    continue
+                resume = has_started(run_dir)
+                running.append(_Running(spec, run_dir, command(spec, grid, run_dir, resume), resume, env))
+            time.sleep(poll_s)
+            for job in [j for j in running if j.proc.poll() is not None]:
+                running.remove(job)
+                report(job.finish(grid.iterations))
+    finally:
+        _stop(running)
+    wall = time.perf_counter() - t0
+    busy1, total1 = cpu_times()
+    cores = os.cpu_count() or 1
+    utilisation = {"machine_busy": round((busy1 - busy0) / max(total1 - total0, 1e-9), 3),
+                   "grid_cores": round((_children_cpu() - child0) / max(wall, 1e-9), 2),
+                   "workers": workers, "cores": cores}
+    result = GridResult(out, outcomes, round(wall, 1), workers, utilisation)
+    write_outputs(grid, out, result)
+    return result
+
+
+def _stop(running: list[_Running], grace_s: float = 30.0) -> None:
+    """On Ctrl-C or an error: SIGTERM each run still going (``lifelong explore`` then stops its own
+    server through its finally blocks) and wait for it; a later call resumes them."""
+    for job in running:
+        job.proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for job in running:
+        try:
+            job.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            job.proc.kill()
+            job.proc.wait()
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (and theirs, when they waited for them)."""
+    t = os.times()
+    return t.children_user + t.children_system
+
+
+# ---- the tidy table and the summary ---------------------------------------------------------
+
+def run_rows(spec: RunSpec, run_dir: Path) -> list[dict[str, Any]]:
+    """A row per iteration of one run, from its event log alone (a round redone after --resume
+    replaces the lost one, as in :func:`lifelong.minecraft.metrics.compute`)."""
+    steps: dict[int, dict[str, Any]] = {}
+    skills_after: dict[int, int] = {}
+    skills: set[str] = set()
+    last = 0
+    for e in read_events(run_dir / EVENTS_FILE):
+        if e.get("event") == "step":
+            last = int(e["iteration"])
+            steps[last] = e
+        elif e.get("event") == "skill_stored":
+            skills.add(e["name"])
+            skills_after[last] = len(skills)
+    tracker, rows, skill_count = Tracker(), [], 0
+    for iteration in sorted(steps):
+        e = steps[iteration]
+        tracker.update(iteration, e.get("inventory") or {}, None)
+        skill_count = skills_after.get(iteration, skill_count)
+        rows.append({"run": spec.name, "curriculum": spec.curriculum, "ablation": spec.ablation,
+                     "backend": spec.backend, "seed": spec.seed, "iteration": iteration,
+                     "unique_items": len(tracker.first_seen), "skills": skill_count,
+                     "success": bool(e.get("success")), "library_calls": len(e.get("calls") or []),
+                     **{m: tracker.milestones[m] is not None for m in MILESTONES}})
+    return rows
+
+
+def tidy_rows(grid: Grid, out: Path) -> list[dict[str, Any]]:
+    return [row for spec in grid.runs() for row in run_rows(spec, Path(out) / "runs" / spec.name)]
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Mean and the half-width of its ``confidence`` interval (Student's t, n-1 degrees of freedom);
+    the half-width is None for fewer than two values (no spread to estimate)."""
+    if not values:
+        return None, None
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None
+    from scipy import stats
+
+    t = float(stats.t.ppf((1 + confidence) / 2, len(values) - 1))
+    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def fmt_ci(mean: float | None, half: float | None, digits: int = 1) -> str:
+    if mean is None:
+        return "-"
+    return f"{mean:.{digits}f}" if half is None else f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def summarise(rows: Iterable[dict[str, Any]], grid: Grid) -> list[dict[str, Any]]:
+    """A row per configuration: unique items at the last iteration and each milestone's first
+    iteration, mean ± 95% CI across the seeds that have rows (milestones: that reached it)."""
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_run.setdefault(row["run"], []).append(row)
+    summary = []
+    for config in dict.fromkeys(spec.config for spec in grid.runs()):
+        runs = [by_run[s.name] for s in grid.runs() if s.config == config and s.name in by_run]
+        entry: dict[str, Any] = dict(zip(CONFIG_COLUMNS, config, strict=True))
+        entry.update(backend_label=backend_label(config[2]), seeds=len(runs),
+                     iterations=min((r[-1]["iteration"] for r in runs), default=0))
+        items = [r[-1]["unique_items"] for r in runs]
+        entry["unique_items_mean"], entry["unique_items_ci95"] = mean_ci(items)
+        entry["unique_items"] = fmt_ci(*mean_ci(items))
+        for m in MILESTONES:
+            firsts = [next(x["iteration"] for x in r if x[m]) for r in runs if any(x[m] for x in r)]
+            mean, half = mean_ci(firsts)
+            entry[f"{m}_mean"], entry[f"{m}_ci95"], entry[f"{m}_reached"] = mean, half, len(firsts)
+            entry[m] = f"{fmt_ci(mean, half)} ({len(firsts)}/{len(runs)})" if firsts else f"- (0/{len(runs)})"
+        summary.append(entry)
+    return summary
+
+
+def _csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_outputs(grid: Grid, out: Path, result: GridResult | None = None) -> list[dict[str, Any]]:
+    """table.csv, summary.csv/.json and grid.json in ``out``; returns the summary."""
+    rows = tidy_rows(grid, out)
+    summary = summarise(rows, grid)
+    atomic_write_text(out / "table.csv", _csv(rows, TABLE_COLUMNS))
+    atomic_write_text(out / "summary.csv", _csv(summary, list(summary[0]) if summary else CONFIG_COLUMNS))
+    atomic_write_json(out / "summary.json", summary)
+    record: dict[str, Any] = {"grid": asdict(grid), "runs": [s.name for s in grid.runs()]}
+    if result is not None:
+        record.update(wall_s=result.wall_s, workers=result.workers, utilisation=result.utilisation,
+                      outcomes=[asdict(o) for o in result.outcomes])
+    atomic_write_json(out / "grid.json", record)
+    return summary
+
+
+def read_table(out: Path) -> list[dict[str, Any]]:
+    """table.csv back as typed rows (numbers as int, flags as bool)."""
+    def typed(key: str, value: str) -> Any:
+        if key in ("seed", "iteration", "unique_items", "skills", "library_calls"):
+            return int(value)
+        if key == "success" or key in MILESTONES:
+            return value == "True"
+        return value
+
+    with (Path(out) / "table.csv").open(newline="") as handle:
+        return [{k: typed(k, v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def utilisation_line(result: GridResult) -> str:
+    u = result.utilisation
+    return (f"{len(result.outcomes)} runs in {result.wall_s:.0f} s with {u['workers']} workers: machine "
+            f"{100 * u['machine_busy']:.0f}% busy over {u['cores']} cores; the grid's processes used "
+            f"{u['grid_cores']:.2f} cores on average")
+
+
+def summary_json(summary: list[dict[str, Any]]) -> str:
+    return json.dumps(summary, indent=2, default=str)

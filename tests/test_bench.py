@@ -1,0 +1,165 @@
+"""The benchmark runner (lifelong/bench.py) on a grid whose runs are a tiny real command.
+
+The command is a Python script that writes what ``lifelong explore`` writes (step and
+skill_stored events, a checkpoint), can burn CPU, and fails on request, so parallelism, resume,
+failure reporting and the tidy outputs are checked in seconds without Minecraft. The explore
+command line itself is checked against explore's real flags.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from lifelong import bench
+from lifelong.bench import Grid, RunSpec, mean_ci, run_grid
+from lifelong.minecraft.ablations import AblationError
+
+FAKE = r'''
+import json, os, sys, time
+run_dir, iterations, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+resume, burn = "--resume" in sys.argv, float(os.environ.get("FAKE_BURN_S", "0"))
+os.makedirs(run_dir, exist_ok=True)
+with open(os.path.join(run_dir, "argv.jsonl"), "a") as f:
+    f.write(json.dumps({"argv": sys.argv, "start": time.time()}) + "\n")
+items = ["oak_log", "oak_planks", "stick", "crafting_table", "wooden_pickaxe", "cobblestone",
+         "stone_pickaxe", "iron_ore"]
+start = 0
+events = os.path.join(run_dir, "events.jsonl")
+if resume:
+    start = sum(1 for line in open(events) if '"step"' in line)
+end = time.process_time() + burn
+while time.process_time() < end:  # the CPU a real run would use
+    pass
+for i in range(start + 1, iterations + 1):
+    if os.environ.get("FAKE_FAIL") == os.path.basename(run_dir) and not resume and i == 3:
+        sys.stderr.write("Traceback (most recent call last):\nEnvError: the bot lost its server\n")
+        sys.exit(3)
+    inv = {it: 1 for it in items[: min(len(items), i * seed)]}
+    with open(events, "a") as f:
+        f.write(json.dumps({"event": "step", "iteration": i, "inventory": inv, "success": True,
+                            "calls": ["mineWood"] if i > 2 else []}) + "\n")
+        if i % 2 == 0:
+            f.write(json.dumps({"event": "skill_stored", "name": f"skill{i}", "version": 1, "calls": []}) + "\n")
+    with open(os.path.join(run_dir, "checkpoint.json"), "w") as f:
+        json.dump({"iteration": i}, f)
+'''
+
+
+@pytest.fixture
+def fake(tmp_path: Path):
+    script = tmp_path / "fake_explore.py"
+    script.write_text(FAKE)
+
+    def command(spec: RunSpec, grid: Grid, run_dir: Path, resume: bool) -> list[str]:
+        return [sys.executable, str(script), str(run_dir), str(grid.iterations), str(spec.seed),
+                *(["--resume"] if resume else [])]
+
+    return command
+
+
+def test_runs_in_parallel_resumes_failures_and_keeps_the_others(tmp_path, fake):
+    grid = Grid(curricula=["auto", "tech-tree"], seeds=[1, 2], iterations=4)
+    out = tmp_path / "grid"
+    failing = "tech-tree_none_planner_s2"
+    first = run_grid(grid, out, workers=2, command=fake, env={"FAKE_FAIL": failing, "FAKE_BURN_S": "1.0"})
+
+    assert [o.run for o in first.failures] == [failing]
+    assert "exit 3" in first.failures[0].reason and "lost its server" in first.failures[0].reason
+    assert {o.status for o in first.outcomes if o.run != failing} == {"done"}
+    # two at a time: the first two start together, the third only when one of them has ended
+    starts = sorted(json.loads(line)["start"] for p in (out / "runs").glob("*/argv.jsonl")
+                    for line in p.read_text().splitlines())
+    assert starts[1] - starts[0] < 0.9 and starts[2] - starts[0] > 0.9
+    assert first.wall_s < 0.8 * sum(o.wall_s for o in first.outcomes)  # overlapped, not one by one
+    # the 4 CPU seconds the runs burnt are counted in the grid's utilisation
+    assert first.utilisation["grid_cores"] * first.wall_s >= 3.8
+    rows = bench.read_table(out)
+    assert {r["run"] for r in rows} == {s.name for s in grid.runs()}  # the failed one's 2 rounds too
+    assert len([r for r in rows if r["run"] == failing]) == 2
+
+    second = run_grid(grid, out, workers=2, command=fake)
+    status = {o.run: o.status for o in second.outcomes}
+    assert status.pop(failing) == "done" and set(status.values()) == {"skipped"}
+    argv = [json.loads(line)["argv"] for line in (out / "runs" / failing / "argv.jsonl").read_text().splitlines()]
+    assert "--resume" not in argv[0] and "--resume" in argv[1]
+    rows = [r for r in bench.read_table(out) if r["run"] == failing]
+    assert [r["iteration"] for r in rows] == [1, 2, 3, 4]
+    assert [r["skills"] for r in rows] == [0, 1, 1, 2]
+    assert [r["unique_items"] for r in rows] == [2, 4, 6, 8]
+    assert [r["wooden_tool"] for r in rows] == [False, False, True, True]
+    assert json.loads((out / "grid.json").read_text())["outcomes"][0]["status"] in ("done", "skipped")
+
+
+def test_summary_is_mean_and_t_interval_across_seeds(tmp_path, fake):
+    grid = Grid(curricula=["auto"], seeds=[1, 2, 3], iterations=3)
+    run_grid(grid, tmp_path / "g", workers=2, command=fake)
+    with (tmp_path / "g" / "summary.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    finals = [min(8, 3 * s) for s in (1, 2, 3)]  # seed s sees s items per iteration, 8 at most
+    half = stats.t.ppf(0.975, 2) * statistics.stdev(finals) / 3 ** 0.5
+    assert float(row["unique_items_mean"]) == pytest.approx(statistics.fmean(finals))
+    assert float(row["unique_items_ci95"]) == pytest.approx(half)
+    # wooden_pickaxe is item 5: seed 2 sees it at iteration 3, seed 3 at 2, seed 1 not within 3
+    assert row["wooden_tool_reached"] == "2" and row["wooden_tool"].endswith("(2/3)")
+    assert float(row["wooden_tool_mean"]) == pytest.approx(2.5)
+    assert row["backend_label"] == "planner (not an LLM)"
+
+
+def test_mean_ci_matches_scipy_and_says_when_it_cannot():
+    values = [12, 15, 9, 20, 11]
+    lo, hi = stats.t.interval(0.95, len(values) - 1, loc=statistics.fmean(values), scale=stats.sem(values))
+    mean, half = mean_ci(values)
+    assert (mean - half, mean + half) == pytest.approx((lo, hi))
+    assert mean_ci([7]) == (7, None) and mean_ci([]) == (None, None)
+    assert bench.fmt_ci(7, None) == "7.0"
+
+
+def test_unknown_names_are_refused_with_the_valid_ones():
+    with pytest.raises(bench.BenchError, match="valid ones are none, no-library, no-critic, no-feedback"):
+        Grid(ablations=["no-skills"])
+    with pytest.raises(AblationError, match="valid ones are auto, random"):
+        Grid(curricula=["voyager"])
+
+
+def test_explore_command_uses_explores_flags():
+    """The runner's command line parses as `lifelong explore` flags (unknown ones would fail it)."""
+    from lifelong.cli import app
+
+    grid = Grid(curricula=["tech-tree"], seeds=[3], iterations=5, time_scale=4)
+    spec = grid.runs()[0]
+    cmd = bench.explore_command(spec, grid, Path("r"), resume=False)
+    assert cmd[cmd.index("--port") + 1].isdigit() and "--resume" not in cmd
+    args = cmd[cmd.index("explore"):]
+    command = typer_command(app, "explore")
+    ctx = command.make_context("explore", args[1:])
+    assert ctx.params["seed"] == 3 and ctx.params["curriculum"] == "tech-tree" and ctx.params["llm"] == "planner"
+    resumed = bench.explore_command(spec, grid, Path("r"), resume=True)
+    assert "--resume" in resumed and "--port" not in resumed
+
+
+def typer_command(app, name):
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return group.get_command(None, name)  # type: ignore[attr-defined]
+
+
+def test_bench_cli_lists_valid_names_and_runs_a_grid(tmp_path, fake, monkeypatch):
+    from lifelong.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--ablation", "no-skills"])
+    assert result.exit_code == 2 and "valid ones are none, no-library" in result.output
+    monkeypatch.setattr(bench, "explore_command", fake)
+    result = CliRunner().invoke(app, ["bench", "--out", str(tmp_path / "g"), "--seeds", "1,2",
+                                      "--iterations", "2", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "planner (not an LLM)" in result.output and "cores" in result.output
+    assert (tmp_path / "g" / "table.csv").exists()
