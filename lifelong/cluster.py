@@ -37,7 +37,11 @@ START_HINT = ("Start a head with `ray start --head --port=6379` (and `ray start 
               "--ray to run in local processes.")
 
 
-class ClusterUnreachable(RuntimeError):
+class ClusterError(RuntimeError):
+    """A problem with the Ray cluster, worded so the user knows what to fix."""
+
+
+class ClusterUnreachable(ClusterError):
     """No Ray cluster answers at the address: says which address and how to start one."""
 
 
