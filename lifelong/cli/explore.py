@@ -72,6 +72,13 @@ def planner_note(event: BackendChosen, explain: bool = True) -> None:
         err_console.print(f"{NO_ENDPOINT if explain and event.implicit else ''}{PLANNER_NOTE}")
 
 
+def ablation_flags(**flags: bool) -> tuple[str, ...] | None:
+    """The ablations the flags ask for (``no_critic`` -> 'no-critic'); None when none is given, so a
+    resumed run keeps its own."""
+    chosen = tuple(name.replace("_", "-") for name, on in flags.items() if on)
+    return chosen or None
+
+
 class Display:
     """The live panel: progress, task, items, milestones, skills and cost, refreshed per event.
 
@@ -188,8 +195,8 @@ def explore(
     model: ModelOption = None,
     budget_usd: BudgetUSDOption = None,
     curriculum: Annotated[str | None, typer.Option(
-        help="'auto' (the automatic curriculum) or a static one: a name under curricula/minecraft/ "
-        "(tech-tree, starter) or a YAML path")] = None,
+        help="'auto' (the automatic curriculum), 'random' (random items of the recipe graph: Voyager's "
+        "ablation) or a static one: a name under curricula/minecraft/ (tech-tree, starter) or a YAML path")] = None,
     seed: Annotated[int | None, typer.Option(help="world seed and curriculum seed")] = None,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="run folder (default: runs/explore-<time>)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --run-dir (or the latest)")] = False,
@@ -203,6 +210,15 @@ def explore(
     difficulty: DifficultyOption = "peaceful",
     program_timeout: ProgramTimeoutOption = PROGRAM_TIMEOUT_S,
     time_scale: Annotated[float | None, time_scale_option("; only 1 with --server")] = None,
+    no_library: Annotated[bool, typer.Option(
+        "--no-library", help="ablation: no skills retrieved into the prompt, none stored")] = False,
+    no_critic: Annotated[bool, typer.Option(
+        "--no-critic", help="ablation: no self-verification; a program that ran without error is a success")] = False,
+    no_feedback: Annotated[bool, typer.Option(
+        "--no-feedback", help="ablation: no execution error, chat log or critique in the next round's prompt")] = False,
+    world_style: Annotated[str | None, typer.Option(
+        help="'grove' (default: trees and an ore outcrop at spawn) or 'natural' (no such guarantee, for "
+        "benchmarks); kept on --resume")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Explore Minecraft: propose a task, write a program, run and judge it, keep the skill. Repeat."""
@@ -210,7 +226,9 @@ def explore(
     options = ExploreConfig(
         iterations=iterations, llm=llm, curriculum=curriculum, seed=seed, run_dir=run_dir, resume=resume,
         viewer=viewer, viewer_port=viewer_port, library=library, rounds=rounds, world=world, port=port,
-        server=server, difficulty=difficulty, program_timeout=program_timeout, time_scale=time_scale)
+        server=server, difficulty=difficulty, program_timeout=program_timeout, time_scale=time_scale,
+        ablations=ablation_flags(no_library=no_library, no_critic=no_critic, no_feedback=no_feedback),
+        world_style=world_style)
     display = Display(iterations)
     try:
         report = run_explore(options, settings, on_event=display)

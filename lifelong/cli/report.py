@@ -1,8 +1,9 @@
 """`lifelong report RUN [--json]`: what an exploration run achieved, and what it cost.
 
-Prints unique items, tech-tree milestones (the iteration each was reached), skills learned,
-distance, tokens and dollars per role; writes ``items.png`` (unique items vs iterations) into the
-run folder (or ``--plot``). ``--json`` prints the same as one JSON object for scripts and notebooks.
+Prints the run's set-up (back end, curriculum, ablations, world style), unique items, tech-tree
+milestones (the iteration each was reached), skills learned, distance, tokens and dollars per
+role; writes ``items.png`` (unique items vs iterations, titled with the set-up) into the run
+folder (or ``--plot``). ``--json`` prints the same as one JSON object for scripts and notebooks.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def report(
     table.add_column(style="bold")
     table.add_column()
     table.add_row("LLM", str(data.get("llm") or "-"))
+    table.add_row("curriculum", str(data.get("curriculum") or "auto"))
+    table.add_row("ablations", ", ".join(data["ablations"]) or "none (Voyager's full design)")
+    table.add_row("world style", str(data["world_style"]))
     table.add_row("iterations", str(data["iterations"]))
     table.add_row("unique items", f"{data['unique_items_count']}: {', '.join(data['unique_items'])}")
     for key, it in data["milestones"].items():

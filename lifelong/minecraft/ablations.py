@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from lifelong.config import ConfigError
 from lifelong.minecraft.curriculum import CURRICULA_DIR
 
 NO_LIBRARY = "no-library"      # no skills retrieved into the prompt, none stored for later tasks
@@ -29,8 +30,9 @@ NATURAL_WORLD = "natural"      # terrain as generated, no guarantee near spawn (
 WORLD_STYLES: tuple[str, ...] = (DEFAULT_WORLD, NATURAL_WORLD)
 
 
-class AblationError(ValueError):
-    """An unknown ablation, curriculum or world style; the message lists the valid ones."""
+class AblationError(ConfigError):
+    """An unknown ablation, curriculum or world style; the message lists the valid ones (a
+    :class:`ConfigError`, so every CLI command reports it as a plain error)."""
 
 
 def static_curricula() -> list[str]:

@@ -311,7 +311,7 @@ def curriculum_path(name: str) -> Path:
     if candidate.exists():
         return candidate
     known = ", ".join(sorted(p.stem for p in CURRICULA_DIR.glob("*.yaml"))) or "none"
-    raise CurriculumError(f"no curriculum {name!r}: give a YAML path or one of: auto, {known}")
+    raise CurriculumError(f"no curriculum {name!r}: give a YAML path or one of: auto, random, {known}")
 
 
 def load_static(path: Path) -> tuple[str, list[StaticTask]]:

@@ -81,6 +81,8 @@ def compute(run_path: Path) -> dict[str, Any]:
         elif kind == "run_started":
             meta = {k: e.get(k) for k in ("llm", "curriculum", "seed")}
             meta["time_scale"] = e.get("time_scale", 1)
+            meta["ablations"] = list(e.get("ablations") or [])  # runs before the ablations had none
+            meta["world_style"] = e.get("world_style") or "grove"
     tracker = Tracker()
     curve = []
     for iteration in sorted(steps):
@@ -93,6 +95,7 @@ def compute(run_path: Path) -> dict[str, Any]:
     unique = sorted(tracker.first_seen, key=lambda i: (tracker.first_seen[i], i))
     return {
         "run": str(run_path),
+        "ablations": [], "world_style": "grove",  # what a run without these fields had
         **meta,
         "iterations": max(steps) if steps else 0,
         "unique_items": unique,
@@ -143,6 +146,15 @@ def tick_rate_line(report: dict[str, Any]) -> str | None:
     return line
 
 
+def setup_line(report: dict[str, Any]) -> str:
+    """What a run was: its back end (the planner says it is not an LLM), curriculum, ablations and
+    world style, for every table and figure of it."""
+    llm = str(report.get("llm") or "unknown back end")
+    ablations = ", ".join(report.get("ablations") or []) or "none"
+    return (f"{llm}; curriculum {report.get('curriculum') or 'auto'}; ablations {ablations}; "
+            f"world {report.get('world_style') or 'grove'}")
+
+
 def _ledger(run_path: Path) -> dict[str, Any]:
     path = run_path / LEDGER_FILE
     return json.loads(path.read_text()) if path.exists() else {}
@@ -168,7 +180,7 @@ def plot(report: dict[str, Any], out: Path) -> Path:
     ax.set_xlabel("prompting iterations")
     ax.set_ylabel("unique items")
     ax.set_title(f"{Path(report['run']).name}: {report['unique_items_count']} items, "
-                 f"{report['skills_learned']} skills")
+                 f"{report['skills_learned']} skills\n{setup_line(report)}", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,15 @@ from lifelong.library import SkillLibrary
 from lifelong.llm import LLM
 from lifelong.loop import Loop
 from lifelong.minecraft import metrics
+from lifelong.minecraft.ablations import (
+    AUTO,
+    DEFAULT_WORLD,
+    RANDOM,
+    AblationError,
+    check_ablations,
+    check_curriculum,
+    check_world_style,
+)
 from lifelong.minecraft.action import ActionAgent
 from lifelong.minecraft.critic import Critic
 from lifelong.minecraft.curriculum import (
@@ -57,7 +66,7 @@ class ExploreConfig:
 
     iterations: int = 40            # prompting iterations (rounds) in all, resumed ones included
     llm: str | None = None          # 'planner' or an OpenAI-compatible URL (default: settings, else planner)
-    curriculum: str | None = None   # 'auto' or a static curriculum's name or path
+    curriculum: str | None = None   # 'auto', 'random' or a static curriculum's name or path
     seed: int | None = None         # world seed and curriculum seed
     run_dir: Path | None = None     # default: <settings.run_dir>/explore-<time>; the latest on resume
     resume: bool = False
@@ -71,6 +80,8 @@ class ExploreConfig:
     difficulty: str = "peaceful"
     program_timeout: float = PROGRAM_TIMEOUT_S  # game seconds one program may run
     time_scale: float | None = None  # K: the world and the bot run K times faster than real time
+    ablations: tuple[str, ...] | None = None  # Voyager's: no-library, no-critic, no-feedback (fixed at the start)
+    world_style: str | None = None  # 'grove' (default) or 'natural' (fixed with the world)
 
 
 @dataclass
@@ -193,9 +204,27 @@ def explore_run_dir(config: ExploreConfig, settings: Settings) -> Path:
 
 
 def curriculum_for(name: str, llm: LLM, library: SkillLibrary, run: RunDir, seed: int) -> Any:
-    """The automatic curriculum ('auto'), or a static one that asks the same questions for context."""
+    """The automatic curriculum ('auto'), the random one ('random', Voyager's ablation), or a static
+    one; the last two ask the automatic one's questions for each task's context."""
     automatic = Curriculum(llm, qa=QACache(run.path / "qa", library.embedder), seed=seed)
-    return automatic if name == "auto" else StaticCurriculum(curriculum_path(name), context=automatic.context)
+    if name == AUTO:
+        return automatic
+    if name == RANDOM:
+        from lifelong.minecraft.random_curriculum import RandomCurriculum
+
+        return RandomCurriculum(seed=seed, context=automatic.context)
+    return StaticCurriculum(curriculum_path(name), context=automatic.context)
+
+
+def check_explore_config(config: ExploreConfig) -> None:
+    """Unknown curricula, ablations and world styles are errors before anything starts; the
+    message lists the valid names."""
+    if config.curriculum is not None:
+        check_curriculum(config.curriculum)
+    if config.ablations is not None:
+        check_ablations(config.ablations)
+    if config.world_style is not None:
+        check_world_style(config.world_style)
 
 
 def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink = ignore) -> dict[str, Any]:
@@ -204,6 +233,7 @@ def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink =
     if config.server and not config.resume:  # before anything starts; a resumed run checks its own
         real_time_only(config.time_scale if config.time_scale is not None else settings.minecraft.time_scale,
                        f"--server {config.server}")
+    check_explore_config(config)
     one_torch_thread()
     with llm_backend(settings, config.llm, on_event) as backend:
         run = RunDir(explore_run_dir(config, settings), resume=config.resume)
@@ -214,19 +244,43 @@ def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink =
 
 
 def _explore_meta(run: RunDir, config: ExploreConfig, settings: Settings, backend: Backend) -> dict[str, Any]:
+    _keep_fixed(run, config)
     meta = run_meta(run, {
         "seed": config.seed, "curriculum": config.curriculum, "llm": backend.label,
         "backend": "planner" if backend.planner else settings.llm.base_url,
         "library": str(config.library) if config.library else None,
         "world": str(config.world) if config.world else None, "port": config.port, "server": config.server,
-        "time_scale": config.time_scale})
+        "time_scale": config.time_scale,
+        "ablations": list(check_ablations(config.ablations)) if config.ablations is not None else None,
+        "world_style": config.world_style})
     meta.setdefault("seed", 0)
+    meta.setdefault("ablations", [])
+    meta.setdefault("world_style", DEFAULT_WORLD)
+    if meta.get("server") and meta["world_style"] != DEFAULT_WORLD:
+        raise AblationError(f"--world-style {meta['world_style']} needs the embedded server, which generates the "
+                            f"world; --server {meta['server']} serves its own")
     meta.setdefault("time_scale", settings.minecraft.time_scale)  # a resumed run keeps its own
     meta.setdefault("curriculum", "auto")
     meta.setdefault("library", str(settings.library_dir))
     meta.setdefault("world", str(run.path / "world"))
     atomic_write_json(run.path / RUN_META, meta)
     return meta
+
+
+def _keep_fixed(run: RunDir, config: ExploreConfig) -> None:
+    """A resumed run keeps its ablations and world style: changing them midway would make its
+    numbers belong to no experiment (and the world's chunks are already generated)."""
+    path = run.path / RUN_META
+    if not run.resumed or not path.exists():
+        return
+    saved = json.loads(path.read_text())
+    asked = {"ablations": list(check_ablations(config.ablations)) if config.ablations is not None else None,
+             "world_style": config.world_style}
+    for key, value in asked.items():
+        before = saved.get(key, [] if key == "ablations" else DEFAULT_WORLD)
+        if value is not None and value != before:
+            raise AblationError(f"this run was started with {key.replace('_', ' ')} {before or 'none'}, not "
+                                f"{value or 'none'}; resume it without the flag, or start a new run (--run-dir)")
 
 
 def _explore(run: RunDir, meta: dict[str, Any], config: ExploreConfig, settings: Settings, backend: Backend,
@@ -240,13 +294,13 @@ def _explore(run: RunDir, meta: dict[str, Any], config: ExploreConfig, settings:
     with _explore_server(run, meta, config.difficulty, on_event) as target:
         env = MinecraftEnv(target, timeout_s=config.program_timeout)
         world = minecraft_world(llm, library, run, env, curriculum=curriculum, seed=int(meta["seed"]),
-                                on_event=on_event)
+                                on_event=on_event, ablations=meta["ablations"])
         loop = Loop(world, run, rounds=config.rounds, on_event=on_event)
         try:
             if not run.resumed or not run.events("run_started"):
                 run.log("run_started", llm=backend.label, curriculum=meta["curriculum"], seed=meta["seed"],
                         library=meta["library"], world=meta["world"], iterations=config.iterations,
-                        time_scale=env.time_scale)
+                        time_scale=env.time_scale, ablations=meta["ablations"], world_style=meta["world_style"])
             world.start()
             if config.viewer:
                 url = env.start_viewer(config.viewer_port)
@@ -268,7 +322,8 @@ def _explore_server(run: RunDir, meta: dict[str, Any], difficulty: str, on_event
     from lifelong.minecraft.server import DEFAULT_PORT, EmbeddedServer
 
     embedded = EmbeddedServer(world_dir=meta["world"], port=int(meta.get("port") or DEFAULT_PORT),
-                              seed=int(meta["seed"]), difficulty=difficulty, time_scale=meta["time_scale"])
+                              seed=int(meta["seed"]), difficulty=difficulty, time_scale=meta["time_scale"],
+                              world_style=meta.get("world_style", DEFAULT_WORLD))
     started_here = not embedded.status(probe=False).running
     if started_here or meta.get("owns_server"):
         meta["owns_server"] = started_here = True

@@ -10,18 +10,26 @@ Every round logs a ``step`` event (code, inventory, position, new items, verdict
 :mod:`lifelong.minecraft.metrics` computes the report, and the world's state (curriculum memory,
 metrics, the last observation) goes into the loop's checkpoint. On ``--resume`` the bot gets its
 checkpointed inventory and position back (a hard reset); the server keeps the world itself.
+
+Voyager's ablations (:mod:`lifelong.minecraft.ablations`) switch parts off here, and only here:
+``no-library`` retrieves no skills into the prompt, loads none into the program and stores none;
+``no-critic`` never calls the critic (a program that ran without an error is a success);
+``no-feedback`` shows the next round's prompt the last code but no execution error, chat log or
+critique.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any, Protocol, Self
 
 from lifelong.events import EventSink, ignore
 from lifelong.library import SkillLibrary
 from lifelong.loop import Attempt, Task, verified
+from lifelong.minecraft.ablations import NO_CRITIC, NO_FEEDBACK, NO_LIBRARY, check_ablations
 from lifelong.minecraft.action import ActionAgent
-from lifelong.minecraft.critic import Critic
+from lifelong.minecraft.critic import Critic, Verdict
 from lifelong.minecraft.describe import SkillManager
 from lifelong.minecraft.events import ProgramRun
 from lifelong.minecraft.metrics import Tracker
@@ -81,7 +89,7 @@ class MinecraftWorld:
 
     def __init__(self, env: Env, curriculum: TaskSource, action: ActionAgent, critic: Critic,
                  skills: SkillManager, library: SkillLibrary, run: RunDir, seed: int = 0,
-                 on_event: EventSink = ignore) -> None:
+                 on_event: EventSink = ignore, ablations: Collection[str] = ()) -> None:
         self.env = env
         self.curriculum = curriculum
         self.action = action
@@ -91,6 +99,7 @@ class MinecraftWorld:
         self.run = run
         self.seed = seed
         self.on_event = on_event
+        self.ablations = frozenset(check_ablations(ablations))
         self.obs: dict[str, Any] = {}
         self.tracker = Tracker()
         self.iteration = 0
@@ -107,8 +116,8 @@ class MinecraftWorld:
     def write(self, task: Task, history: list[Attempt]) -> list[str]:
         self.start()
         t0 = time.perf_counter()
-        retrieved = self.action.retrieve(task.name, task.context)
-        last = history[-1].evidence if history else None
+        retrieved = [] if NO_LIBRARY in self.ablations else self.action.retrieve(task.name, task.context)
+        last = self._feedback(history[-1].evidence) if history else None
         reply, problem, _calls = self.action.write(task.name, task.context, self.obs, retrieved, last)
         self.timings["write_s"] += time.perf_counter() - t0
         return [UnusableReply(problem) if reply is None else reply.code]
@@ -117,6 +126,8 @@ class MinecraftWorld:
         return [self._verify_one(task, code, round) for code in candidates]
 
     def store(self, task: Task, best: Attempt) -> str | None:
+        if NO_LIBRARY in self.ablations:
+            return None
         skill = self.skills.add(task.name, best.candidate, best.evidence["main"], evidence={
             "task": task.name, "run": str(self.run.path), "iteration": best.evidence.get("iteration"),
             "round": best.round, "inventory_before": best.evidence.get("inventory_before"),
@@ -159,8 +170,24 @@ class MinecraftWorld:
         self.run.log("reset", iteration=self.iteration, inventory=self.obs.get("inventory") or {},
                      position=self.obs.get("position"))
 
+    def _feedback(self, evidence: dict[str, Any]) -> dict[str, Any]:
+        """What the next round's prompt sees of the last one: everything, or its code alone."""
+        if NO_FEEDBACK in self.ablations:
+            return {"code": evidence.get("code") or ""}
+        return evidence
+
+    def _judge(self, task: Task, before: dict[str, Any], after: dict[str, Any], error: str | None) -> Verdict:
+        """The critic's verdict; without self-verification, whether the program ran without an error."""
+        if NO_CRITIC in self.ablations:
+            return Verdict(error is None, "", "no self-verification (--no-critic): success = no error",
+                           method="no-critic")
+        return self.critic.judge(task.name, task.context, before, after, error)
+
     def _skills_for(self, code: str) -> list[dict[str, str]]:
-        """Exactly the library skills the program calls, with their callees: the runner loads no other."""
+        """Exactly the library skills the program calls, with their callees: the runner loads no other
+        (none without a library)."""
+        if NO_LIBRARY in self.ablations:
+            return []
         names = program_info(code).skills(set(self.library.names()))
         skills = self.library.with_callees([self.library.get(n) for n in names])
         return [{"name": s.name, "code": self.library.code(s.name)} for s in skills]
@@ -183,7 +210,7 @@ class MinecraftWorld:
             env_s = time.perf_counter() - t_env
             self.obs = obs
             error = error_text(obs)
-            verdict = self.critic.judge(task.name, task.context, before, obs, error)
+            verdict = self._judge(task, before, obs, error)
             success = verdict.success
             evidence.update(code=code, error=error or "", chat=list(obs.get("chat") or []),
                             critique=verdict.critique, method=verdict.method, main=main,
