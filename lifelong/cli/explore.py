@@ -30,6 +30,7 @@ from lifelong.cli.common import (
     settings_with_llm,
     user_errors,
 )
+from lifelong.cli.fleet import FleetDisplay, is_fleet_run
 from lifelong.embeddings import EmbedderUnavailable
 from lifelong.events import Event, LLMUsage, Resumed, TaskDone, TaskProposed
 from lifelong.library import LibraryError
@@ -219,6 +220,11 @@ def explore(
     world_style: Annotated[str | None, typer.Option(
         help="'grove' (default: trees and an ore outcrop at spawn) or 'natural' (no such guarantee, for "
         "benchmarks); kept on --resume")] = None,
+    workers: Annotated[int, typer.Option(
+        help="explorers sharing one skill library and curriculum memory, each with its own world and server "
+        "(RUN/worker-<i>); kept on --resume")] = 1,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help="run the --workers on this Ray cluster (HOST:PORT or auto) instead of local processes")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Explore Minecraft: propose a task, write a program, run and judge it, keep the skill. Repeat."""
@@ -228,14 +234,16 @@ def explore(
         viewer=viewer, viewer_port=viewer_port, library=library, rounds=rounds, world=world, port=port,
         server=server, difficulty=difficulty, program_timeout=program_timeout, time_scale=time_scale,
         ablations=ablation_flags(no_library=no_library, no_critic=no_critic, no_feedback=no_feedback),
-        world_style=world_style)
-    display = Display(iterations)
+        world_style=world_style, workers=workers, ray=ray)
+    display = FleetDisplay(iterations) if workers != 1 or ray or is_fleet_run(options) else Display(iterations)
     try:
         report = run_explore(options, settings, on_event=display)
     except RuntimeError as exc:
+        from lifelong.cluster import ClusterUnreachable
         from lifelong.minecraft.env import EnvError
+        from lifelong.minecraft.fleet import ExplorerError
 
-        if isinstance(exc, (EnvError, ServerError)):  # no Node, port taken, bot not an operator, ...
+        if isinstance(exc, (EnvError, ServerError, ClusterUnreachable, ExplorerError)):  # no Node, port taken, ...
             fail(str(exc))
         raise
     finally:

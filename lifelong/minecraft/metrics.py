@@ -62,6 +62,10 @@ def compute(run_path: Path) -> dict[str, Any]:
     if not (run_path / "events.jsonl").exists():
         raise FileNotFoundError(f"{run_path} is not a run folder (no events.jsonl); "
                                 "pass the --run-dir of a `lifelong explore` run")
+    if (run_path / "fleet.json").exists():  # `explore --workers N`: the explorers' runs, aggregated
+        from lifelong.minecraft.fleet import fleet_metrics
+
+        return fleet_metrics(run_path)
     steps: dict[int, dict[str, Any]] = {}
     skills: list[str] = []
     tasks: dict[str, list[str]] = {"completed": [], "failed": []}

@@ -82,6 +82,8 @@ class ExploreConfig:
     time_scale: float | None = None  # K: the world and the bot run K times faster than real time
     ablations: tuple[str, ...] | None = None  # Voyager's: no-library, no-critic, no-feedback (fixed at the start)
     world_style: str | None = None  # 'grove' (default) or 'natural' (fixed with the world)
+    workers: int = 1                # explorers sharing one library and curriculum memory (lifelong.minecraft.fleet)
+    ray: str | None = None          # the explorers' Ray cluster (HOST:PORT or 'auto'); None: local processes
 
 
 @dataclass
@@ -227,9 +229,17 @@ def check_explore_config(config: ExploreConfig) -> None:
         check_world_style(config.world_style)
 
 
-def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink = ignore) -> dict[str, Any]:
+def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink = ignore,
+                shared: Any = None) -> dict[str, Any]:
     """Run (or resume) an exploration; returns its metrics report (:func:`metrics.compute`) and
-    ``run_dir``."""
+    ``run_dir``. ``--workers``/``--ray`` hand over to :func:`lifelong.minecraft.fleet.run_fleet`, whose
+    explorers come back here with ``shared`` (:class:`lifelong.minecraft.fleet.Shared`): the fleet's
+    library and curriculum memory."""
+    if config.workers != 1 or config.ray or (config.resume and config.run_dir and _is_fleet(config.run_dir)):
+        from lifelong.minecraft.fleet import run_fleet
+
+        check_explore_config(config)
+        return run_fleet(config, settings, on_event)
     if config.server and not config.resume:  # before anything starts; a resumed run checks its own
         real_time_only(config.time_scale if config.time_scale is not None else settings.minecraft.time_scale,
                        f"--server {config.server}")
@@ -239,8 +249,14 @@ def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink =
         run = RunDir(explore_run_dir(config, settings), resume=config.resume)
         meta = _explore_meta(run, config, settings, backend)
         on_event(RunOpened(str(run.path), run.resumed))
-        _explore(run, meta, config, settings, backend, on_event)
+        _explore(run, meta, config, settings, backend, on_event, shared)
     return {**metrics.compute(run.path), "run_dir": str(run.path)}
+
+
+def _is_fleet(run_dir: Path) -> bool:
+    from lifelong.minecraft.fleet import is_fleet
+
+    return is_fleet(run_dir)
 
 
 def _explore_meta(run: RunDir, config: ExploreConfig, settings: Settings, backend: Backend) -> dict[str, Any]:
@@ -284,12 +300,13 @@ def _keep_fixed(run: RunDir, config: ExploreConfig) -> None:
 
 
 def _explore(run: RunDir, meta: dict[str, Any], config: ExploreConfig, settings: Settings, backend: Backend,
-             on_event: EventSink) -> None:
+             on_event: EventSink, shared: Any = None) -> None:
     from lifelong.minecraft.env import MinecraftEnv
 
-    library = SkillLibrary(meta["library"], embedder=settings.embedder)
+    library = shared.library if shared else SkillLibrary(meta["library"], embedder=settings.embedder)
     llm = LLM(settings.llm, run_dir=run.path, cache_dir=backend.cache_dir)
     curriculum = curriculum_for(meta["curriculum"], llm, library, run, int(meta["seed"]))
+    curriculum = shared.curriculum(curriculum) if shared else curriculum
     on_event = reporting_usage(on_event, llm)
     with _explore_server(run, meta, config.difficulty, on_event) as target:
         env = MinecraftEnv(target, timeout_s=config.program_timeout)
