@@ -163,3 +163,34 @@ def test_bench_cli_lists_valid_names_and_runs_a_grid(tmp_path, fake, monkeypatch
     assert result.exit_code == 0, result.output
     assert "planner (not an LLM)" in result.output and "cores" in result.output
     assert (tmp_path / "g" / "table.csv").exists()
+
+
+def test_call_depths_follow_library_calls_and_cut_cycles():
+    from lifelong.library_stats import call_depths
+
+    calls = {"mineLog": [], "planks": ["mineLog", "craftItem"], "table": ["planks"], "pick": ["table", "planks"],
+             "a": ["b"], "b": ["a"]}
+    depths = call_depths(calls)
+    assert (depths["mineLog"], depths["planks"], depths["table"], depths["pick"]) == (0, 1, 2, 3)
+    assert sorted([depths["a"], depths["b"]]) == [0, 1]  # the cycle is cut where it closes
+
+
+def test_retrieval_hit_rate_counts_rounds_that_began_with_skills():
+    from lifelong.library_stats import retrieval_hit_rate
+
+    rows = [{"iteration": i, "skills": s, "library_calls": c}
+            for i, s, c in [(1, 0, 0), (2, 1, 0), (3, 1, 1), (4, 2, 0), (5, 3, 2)]]
+    assert retrieval_hit_rate(rows) == (2, 4)  # rounds 2-5 began with a skill; 3 and 5 called one
+
+
+@pytest.mark.parametrize("task", ["InvertedDoublePendulum", "Hopper"])
+def test_scripted_rewards_pass_the_sandbox_checks_and_say_they_are_not_an_llm(task):
+    from lifelong.robotics import bench as eureka_bench
+    from lifelong.robotics.reward import check_source, extract_code
+
+    replies = eureka_bench.scripted_replies(task, iterations=2, samples=3)
+    assert [len(r) for r in replies] == [3, 3] and replies[0][1] != replies[0][2]
+    for reply in replies[0]:
+        assert "not an LLM" in reply
+        check_source(extract_code(reply))
+    assert "not an LLM" in eureka_bench.backend_label(eureka_bench.SCRIPTED)
