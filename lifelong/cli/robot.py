@@ -7,6 +7,10 @@ confined worker processes of :mod:`lifelong.robotics.pool`, one per seed. The ev
 Eureka's: here the episodes of all seeds are pooled into one mean and spread, where Eureka's final
 scores (:func:`lifelong.robotics.scores.evaluate_methods`) are per seed. A rejection, static or
 while training, ends the command with one line naming the rule and what to write instead.
+
+``--ray HOST:PORT|auto`` (or ``[ray] address`` in the settings) runs the trainings, these seeds or
+the LLM loop's candidates and final seeds, as Ray tasks on a cluster instead
+(:mod:`lifelong.robotics.executor`); ``--json`` then names the executor and each seed's Ray node.
 """
 
 from __future__ import annotations
@@ -34,10 +38,18 @@ from lifelong.cli.common import (
     print_json,
     user_errors,
 )
+from lifelong.cluster import ClusterError
 
 if TYPE_CHECKING:  # the robotics stack (gymnasium, MuJoCo, torch) loads only when a command runs
+    from lifelong.robotics.executor import Executor
     from lifelong.robotics.tasks import TaskCard
 
+RayOption = Annotated[
+    str | None,
+    typer.Option("--ray", help="run the trainings as Ray tasks on the cluster whose head is at "
+                 "HOST:PORT, or 'auto' (the one `ray start` started here); default: "
+                 "[ray] address in the settings, else local processes"),
+]
 RewardOption = Annotated[
     str | None,
     typer.Option("--reward", help="human | sparse | path to a reward .py file "
@@ -75,10 +87,22 @@ def _progress(json_mode: bool) -> Progress:
     )
 
 
+def executor_for(config: Path | None, ray: str | None) -> Executor:
+    """The trainings' executor: Ray when --ray or ``[ray] address`` names a cluster, else local.
+
+    Connects now, so an unreachable cluster ends the command before anything else starts.
+    """
+    from lifelong.config import load_settings
+    from lifelong.robotics.executor import make_executor
+
+    settings = load_settings(config).ray
+    return make_executor(ray or settings.address, settings.max_retries)
+
+
 def _train_jobs(jobs: list[dict[str, Any]], names: list[str], threads: int,
-                json_mode: bool) -> list[dict[str, Any]]:
+                json_mode: bool, executor: Executor) -> list[dict[str, Any]]:
     """Run the jobs in worker processes (seeds side by side when cores allow), with progress bars."""
-    from lifelong.robotics.pool import default_workers, job_timeout_s, run_jobs
+    from lifelong.robotics.pool import default_workers, job_timeout_s
 
     with _progress(json_mode) as bars:
         ids = [bars.add_task(name, total=job["steps"], sps="-") for name, job in zip(names, jobs, strict=True)]
@@ -89,28 +113,33 @@ def _train_jobs(jobs: list[dict[str, Any]], names: list[str], threads: int,
             sps = done / max(time.perf_counter() - start, 1e-9)
             bars.update(ids[i], completed=done, total=total, sps=f"{sps:,.0f}")
 
-        return run_jobs(jobs, workers=max(1, default_workers() // threads),
-                        timeout_s=job_timeout_s(jobs[0]["steps"]), on_progress=tick)
+        workers = None if executor.name == "ray" else max(1, default_workers() // threads)
+        return executor.run_jobs(jobs, workers=workers, timeout_s=job_timeout_s(jobs[0]["steps"]),
+                                 on_progress=tick)
 
 
 def train_and_evaluate(card: TaskCard, card_ref: str, spec: dict[str, Any], label: str, budget: int,
                        seeds: int, eval_episodes: int = 5, threads: int = 1,
                        log_dir: Path | None = None, save_dir: Path | None = None,
-                       json_mode: bool = False) -> dict[str, Any]:
+                       json_mode: bool = False, executor: Executor | None = None) -> dict[str, Any]:
     """Train one policy per seed in a worker process, evaluate each deterministically; the summary.
 
     eval_return_* / success_* pool the evaluation episodes of all seeds (seeds x episodes), so the
     spreads are named ``*_std_episodes``: the LLM loop's summary reports the spread across seeds
     instead (``*_std_seeds``). A reward the sandbox rejects while training ends the command with
-    its reason.
+    its reason. ``executor``: where the seeds train (default: local worker processes).
     """
+    from lifelong.robotics.executor import LocalPool
+
+    executor = executor or LocalPool()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lifelong-train-") as run:
         jobs = [{"card": card_ref, "reward": spec, "steps": budget, "seed": seed, "threads": threads,
                  "eval_seeds": list(range(eval_episodes)), "out_dir": f"{run}/seed{seed}",
                  "log_dir": str(log_dir / f"seed{seed}") if log_dir else None}
                 for seed in range(seeds)]
-        results = _train_jobs(jobs, [f"{card.name} seed {s}" for s in range(seeds)], threads, json_mode)
+        results = _train_jobs(jobs, [f"{card.name} seed {s}" for s in range(seeds)], threads, json_mode,
+                              executor)
         failed = next((r for r in results if not r.get("ok")), None)
         if failed:
             what = "training failed" if failed.get("rule") in ("crash", "sandbox") else "reward rejected"
@@ -118,23 +147,25 @@ def train_and_evaluate(card: TaskCard, card_ref: str, spec: dict[str, Any], labe
         if save_dir:
             for seed, result in enumerate(results):
                 shutil.copyfile(result["policy"], save_dir / f"{card.name}-seed{seed}.pt")
-    return _summary(card, label, results, time.perf_counter() - start)
+    return _summary(card, label, results, time.perf_counter() - start, executor.name)
 
 
-def _summary(card: TaskCard, label: str, results: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
+def _summary(card: TaskCard, label: str, results: list[dict[str, Any]], wall_s: float,
+             executor: str = "local") -> dict[str, Any]:
     returns = [x for r in results for x in r["eval_returns"]]
     successes = [x for r in results for x in r["eval_success"]]
     per_seed = [{"seed": seed, "eval_return_mean": float(np.mean(r["eval_returns"])),
                  "success_mean": float(np.mean(r["eval_success"])),
                  "max_train_success": r["max_success"],
-                 "steps_per_s": r["env_steps"] / max(r["wall_s"], 1e-9)}
+                 "steps_per_s": r["env_steps"] / max(r["wall_s"], 1e-9),
+                 "node_id": r.get("node_id")}  # the Ray node it trained on (None: local)
                 for seed, r in enumerate(results)]
     return {
         "task": card.name, "reward": label, "eval_return_mean": float(np.mean(returns)),
         "eval_return_std_episodes": float(np.std(returns)), "success_metric": card.success.name,
         "success_mean": float(np.mean(successes)), "success_std_episodes": float(np.std(successes)),
         "env_steps": sum(r["env_steps"] for r in results), "wall_s": wall_s, "seeds": len(results),
-        "per_seed": per_seed,
+        "executor": executor, "per_seed": per_seed,
     }
 
 
@@ -148,7 +179,7 @@ def open_card(task: str) -> TaskCard:
         fail(str(exc))
 
 
-@user_errors(OSError)
+@user_errors(OSError, ClusterError)
 def train_robot(
     task: Annotated[str, typer.Argument(help="task card name, e.g. HalfCheetah (see envs/robots/)")],
     reward: RewardOption = None,
@@ -176,6 +207,7 @@ def train_robot(
     llm_url: LLMUrlOption = None,
     model: ModelOption = None,
     budget_usd: BudgetUSDOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Design a reward with the LLM (Eureka loop), or train PPO on a given --reward."""
     if reward is None:
@@ -184,12 +216,14 @@ def train_robot(
         run_llm_loop(task, iterations=iterations, samples=samples, budget=budget, seeds=seeds or 5,
                      workers=workers, temperature=temperature, examples=examples, run_dir=run_dir,
                      resume=resume, library=library, config=config, llm_url=llm_url, model=model,
-                     budget_usd=budget_usd, as_json=as_json, log_dir=log_dir, replay=replay)
+                     budget_usd=budget_usd, as_json=as_json, log_dir=log_dir, replay=replay,
+                     ray=ray)
         return
     card = open_card(task)
     spec, label = resolve_reward(reward)
+    executor = executor_for(config, ray)
     summary = train_and_evaluate(card, task, spec, label, budget or card.budget, seeds or 1,
-                                 eval_episodes, threads, log_dir, save_dir, as_json)
+                                 eval_episodes, threads, log_dir, save_dir, as_json, executor)
     if as_json:
         print_json(summary)
     else:

@@ -87,8 +87,10 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
                  seeds: int, workers: int | None, temperature: float, examples: int,
                  run_dir: Path | None, resume: bool, library: Path | None, config: Path | None,
                  llm_url: str | None, model: str | None, budget_usd: float | None,
-                 as_json: bool, log_dir: Path | None = None, replay: Path | None = None) -> None:
+                 as_json: bool, log_dir: Path | None = None, replay: Path | None = None,
+                 ray: str | None = None) -> None:
     """`train-robot TASK` without --reward: design the reward with the LLM (Eureka)."""
+    from lifelong import cluster
     from lifelong.robotics.eureka import EurekaConfig, RunMismatch, run_eureka
     from lifelong.robotics.tasks import TaskCardError, UnknownTaskError, load_card
 
@@ -101,6 +103,12 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
         fail(LLMNotConfigured().args[0] + NO_LLM_HINT)
     if resume and run_dir is None:
         fail("--resume needs --run-dir: the folder of the run to continue")
+    ray = ray or settings.ray.address
+    if ray:  # before the run folder exists: an unreachable cluster leaves nothing behind
+        try:
+            cluster.connect(ray)
+        except cluster.ClusterError as exc:
+            fail(str(exc))
     folder = run_dir or default_run_dir(settings.run_dir, task)
     try:
         run = RunDir(folder, resume=resume)
@@ -111,7 +119,8 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
     llm = LLM(settings.llm, run_dir=run.path, replay_dir=replay)
     eureka = EurekaConfig(samples=samples, steps=budget, seeds=seeds, workers=workers,
                           temperature=temperature, examples=examples,
-                          log_dir=str(log_dir.resolve()) if log_dir else None)
+                          log_dir=str(log_dir.resolve()) if log_dir else None,
+                          ray=ray, ray_retries=settings.ray.max_retries)
     lib = _open_library(library, settings)
     bars = Bars(iterations, as_json)
     try:
@@ -120,7 +129,7 @@ def run_llm_loop(task: str, *, iterations: int, samples: int, budget: int | None
     except LLMError as exc:
         fail(f"{exc}\nThe run is saved in {run.path}; continue it with "
              f"--run-dir {run.path} --resume")
-    except RunMismatch as exc:
+    except (RunMismatch, cluster.ClusterError) as exc:
         fail(str(exc))
     if as_json:
         print_json(summary)

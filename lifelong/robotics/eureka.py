@@ -7,7 +7,9 @@ write      K reward functions from ``llm.chat("reward", messages, n=K)``; the pr
            retrieved from the skill library (Text2Reward-style few-shot); from the second
            iteration on: the best response of the last iteration and its reflection
 verify     static sandbox checks in this process, then every surviving candidate trains
-           in its own worker process (lifelong.robotics.pool); fitness = max of F over
+           in its own confined worker process, on this machine (lifelong.robotics.pool)
+           or as a Ray task on a cluster node (lifelong.robotics.executor, ``--ray``);
+           fitness = max of F over
            training (Eureka's); failures carry their exact reason
 store      multi-seed final evaluation of the best reward against the human and sparse
            rewards (lifelong.robotics.scores) on training seeds and episodes disjoint from
@@ -44,7 +46,7 @@ from lifelong.robotics.events import (
     RewardsRequested,
     TrainingStarted,
 )
-from lifelong.robotics.pool import run_jobs
+from lifelong.robotics.executor import Executor, make_executor
 from lifelong.robotics.reflection import (
     TrainingCurves,
     error_feedback,
@@ -93,6 +95,8 @@ class EurekaConfig:
     call_timeout_s: float = CALL_TIMEOUT_S
     first_call_timeout_s: float = FIRST_CALL_TIMEOUT_S
     log_dir: str | None = None     # TensorBoard logs: <log_dir>/r<round>_k<i>, <log_dir>/final/...
+    ray: str | None = None         # Ray head (HOST:PORT or auto): trainings as Ray tasks; None: local
+    ray_retries: int = 3           # reruns of a training whose Ray worker or node died
 
 
 def fitness(result: dict[str, Any]) -> float:
@@ -125,6 +129,8 @@ class EurekaWorld:
         self.stored: list[str] = []
         self.selection_seeds: list[int] = []  # candidates' training seeds (one per iteration)
         self._examples: list[dict[str, Any]] | None = None
+        # connects now: an unreachable cluster fails the run before the LLM is asked anything
+        self.executor: Executor = make_executor(self.config.ray, self.config.ray_retries)
 
     # ---- configuration derived from the card ----------------------------------------------
 
@@ -239,8 +245,8 @@ class EurekaWorld:
         def done(j: int, result: dict[str, Any]) -> None:
             self.on_event(CandidateTrained(round, slots[j][0], bool(result.get("ok")), str(result.get("reason") or "")))
 
-        results = run_jobs(jobs, workers=self.config.workers, timeout_s=self.timeout_s(self.steps),
-                           on_done=done)
+        results = self.executor.run_jobs(jobs, workers=self.config.workers,
+                                         timeout_s=self.timeout_s(self.steps), on_done=done)
         for (i, reply, code, folder), result in zip(slots, results, strict=True):
             if result.get("ok"):
                 attempts[i] = self._trained(reply, code, result, round)
@@ -300,7 +306,7 @@ class EurekaWorld:
             self.run.path, steps=self.final_steps, seeds=seeds,
             workers=self.config.workers, timeout_s=self.timeout_s(self.final_steps),
             log_dir=self._log_dir("final"),
-            on_done=self._final_done,
+            on_done=self._final_done, executor=self.executor,
         )
         results = Results(self.card.name, self.card.success.name, self.final_steps, seeds, scores,
                           selection_seeds=self.selection_seeds)
@@ -400,7 +406,28 @@ def summary(world: EurekaWorld, loop: Loop, wall_s: float) -> dict[str, Any]:
         "evaluation_seeds": results.get("evaluation_seeds"),
         "library": world.stored,
         "run_dir": str(world.run.path),
+        "executor": world.executor.name,
+        **placement(world.run.path),
     })
+
+
+def placement(run_path: Path) -> dict[str, Any]:
+    """Where each training ran: the Ray ``node_id`` of every candidate and final-evaluation seed
+    (None for local processes), read from the run folder so a resumed run reports all of them."""
+    def node(path: Path, *keys: str) -> str | None:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        for key in keys:
+            data = data.get(key) or {}
+        return data.get("node_id") if isinstance(data, dict) else None
+
+    candidates = {p.parent.name: node(p, "result")
+                  for p in sorted(run_path.glob("candidates/*/result.json"))}
+    final = [{"method": p.parts[-3], "seed": int(p.parent.name.removeprefix("seed")),
+              "node_id": node(p)} for p in sorted(run_path.glob("final/*/seed*/result.json"))]
+    return {"candidate_nodes": candidates, "per_seed": final}
 
 
 def _candidate_events(run: RunDir) -> list[dict[str, Any]]:

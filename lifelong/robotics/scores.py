@@ -14,7 +14,8 @@ episodes :data:`EVAL_EPISODES`), so F is not inflated by selection on the same d
 training fails counts in F as a failure (:data:`FAILED_F`, what a policy that achieves nothing
 scores) and is listed with its reason; dropping it would report the mean of the lucky seeds.
 
-Every (method, seed) training runs as a job in :mod:`lifelong.robotics.pool` and leaves its result
+Every (method, seed) training runs as a job on the run's executor (:mod:`lifelong.robotics.executor`:
+the local pool, or Ray) and leaves its result
 in ``<run>/final/<method>/seed<k>/result.json``, so an interrupted evaluation resumes where it
 stopped. The table goes to ``<run>/results.{json,csv,md}``.
 """
@@ -31,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifelong.robotics.pool import run_jobs
+from lifelong.robotics.executor import Executor, LocalPool
 from lifelong.runs import atomic_write_json, atomic_write_text
 
 DEFAULT_SEEDS = 5
@@ -234,12 +235,14 @@ def evaluate_methods(
     timeout_s: float | None = None,
     on_done: Callable[[str, int, dict[str, Any]], None] | None = None,
     log_dir: str | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, MethodScore]:
     """Train every reward spec in ``rewards`` on every seed (in parallel); F and return per seed,
     measured on the evaluation ``episodes``.
 
     ``rewards`` maps method -> reward spec as the pool takes it ({"kind": "human"} or
     {"kind": "code", "code": ...}). Finished (method, seed) pairs found on disk are not rerun.
+    ``executor`` runs the trainings (default: local worker processes).
     """
     done: dict[tuple[str, int], dict[str, Any]] = {}
     jobs, keys = [], []
@@ -263,7 +266,7 @@ def evaluate_methods(
         if on_done:
             on_done(method, seed, slim)
 
-    run_jobs(jobs, workers=workers, timeout_s=timeout_s, on_done=finished)
+    (executor or LocalPool()).run_jobs(jobs, workers=workers, timeout_s=timeout_s, on_done=finished)
     scores = {method: MethodScore(method) for method in rewards}
     for (method, seed), result in sorted(done.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         score = scores[method]
