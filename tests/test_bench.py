@@ -180,7 +180,7 @@ def test_retrieval_hit_rate_counts_rounds_that_began_with_skills():
 
     rows = [{"iteration": i, "skills": s, "library_calls": c}
             for i, s, c in [(1, 0, 0), (2, 1, 0), (3, 1, 1), (4, 2, 0), (5, 3, 2)]]
-    assert retrieval_hit_rate(rows) == (2, 4)  # rounds 2-5 began with a skill; 3 and 5 called one
+    assert retrieval_hit_rate(rows) == (2, 3)  # rounds 3-5 began with a skill; 3 and 5 called one
 
 
 @pytest.mark.parametrize("task", ["InvertedDoublePendulum", "Hopper"])
