@@ -295,8 +295,9 @@ def _keep_fixed(run: RunDir, config: ExploreConfig) -> None:
     for key, value in asked.items():
         before = saved.get(key, [] if key == "ablations" else DEFAULT_WORLD)
         if value is not None and value != before:
-            raise AblationError(f"this run was started with {key.replace('_', ' ')} {before or 'none'}, not "
-                                f"{value or 'none'}; resume it without the flag, or start a new run (--run-dir)")
+            shown = [", ".join(v) or "none" if isinstance(v, list) else v for v in (before, value)]
+            raise AblationError(f"this run was started with {key.replace('_', ' ')} {shown[0]}, not {shown[1]}; "
+                                "resume it without the flag, or start a new run (--run-dir)")
 
 
 def _explore(run: RunDir, meta: dict[str, Any], config: ExploreConfig, settings: Settings, backend: Backend,
