@@ -460,3 +460,91 @@ def utilisation_line(result: GridResult) -> str:
 
 def summary_json(summary: list[dict[str, Any]]) -> str:
     return json.dumps(summary, indent=2, default=str)
+
+
+# ---- published figures and recorded full-size results ----------------------------------------
+
+# Voyager's paper (Wang et al. 2023), Table 1 (tech-tree milestones: prompting iterations, mean ±
+# std over 3 seeds, and how many seeds reached it) and its headline (63 unique items in 160
+# iterations): GPT-4, real Minecraft 1.19. The other ablations (random or manual curriculum, no
+# self-verification, no environment feedback) are curves in the paper's ablation figure; their
+# numbers were not found in the references used here, so they are left empty, not estimated.
+NOT_TRANSCRIBED = "not transcribed (a curve in the paper's figure)"
+VOYAGER_PUBLISHED: dict[tuple[str, str], dict[str, str]] = {
+    (vocab.AUTO, NONE): {"label": "Voyager (GPT-4)", "unique_items": "63 at iteration 160",
+                         "wooden_tool": "6 ± 2 (3/3)", "stone_tool": "11 ± 2 (3/3)",
+                         "iron_tool": "21 ± 7 (3/3)", "diamond_tool": "102 (1/3)"},
+    (vocab.AUTO, vocab.NO_LIBRARY): {"label": "Voyager w/o skill library (GPT-4)", "unique_items": NOT_TRANSCRIBED,
+                                     "wooden_tool": "7 ± 2", "stone_tool": "9 ± 4", "iron_tool": "29 ± 11",
+                                     "diamond_tool": "- (not reached)"},
+    (vocab.RANDOM, NONE): {"label": "Voyager w/o automatic curriculum (random)"},
+    ("tech-tree", NONE): {"label": "Voyager w/ manually designed curriculum"},
+    (vocab.AUTO, vocab.NO_CRITIC): {"label": "Voyager w/o self-verification"},
+    (vocab.AUTO, vocab.NO_FEEDBACK): {"label": "Voyager w/o environment feedback"},
+}
+
+
+def beside_voyager(summary: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Each configuration of ours, then Voyager's published row for the same ablation (if any)."""
+    out = []
+    for row in summary:
+        out.append({"configuration": f"{row['curriculum']} / {row['ablation']}, {row['backend_label']}, "
+                                     f"{row['seeds']} seeds, {row['iterations']} it.",
+                    "unique_items": row["unique_items"], **{m: row[m] for m in MILESTONES}})
+        published = VOYAGER_PUBLISHED.get((row["curriculum"], row["ablation"]))
+        if published:
+            out.append({"configuration": f"  published: {published['label']}",
+                        "unique_items": published.get("unique_items", NOT_TRANSCRIBED),
+                        **{m: published.get(m, "-") for m in MILESTONES}})
+    return out
+
+
+def git_commit(path: Path | None = None) -> tuple[str | None, bool]:
+    """The checkout's commit and whether it had uncommitted changes (None outside git)."""
+    cwd = path or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return None, False
+    return commit, dirty
+
+
+def save_record(path: Path, payload: dict[str, Any], wall_s: float) -> dict[str, Any]:
+    """A full-size result kept next to its notebook: the data, the commit, the date, the wall time."""
+    commit, dirty = git_commit()
+    record = {"commit": commit, "dirty": dirty, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "wall_s": round(wall_s, 1), "cores": len(os.sched_getaffinity(0)), **payload}
+    atomic_write_json(Path(path), record)
+    return record
+
+
+def load_record(path: Path) -> dict[str, Any] | None:
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def record_line(record: dict[str, Any]) -> str:
+    return (f"recorded full-size run: commit {str(record.get('commit'))[:10]}"
+            f"{' (with uncommitted changes)' if record.get('dirty') else ''}, {record.get('date')}, "
+            f"wall time {record['wall_s'] / 3600:.2f} h on {record.get('cores')} cores")
+
+
+def curves(rows: Iterable[dict[str, Any]], key: str = "unique_items") -> dict[tuple[str, str, str], dict[str, list]]:
+    """Per configuration, ``key`` over iterations: mean and 95% CI half-width across the seeds
+    that reached each iteration (iterations every seed reached, so the mean is of the same seeds)."""
+    values: dict[tuple[str, str, str], dict[int, list[float]]] = {}
+    seeds: dict[tuple[str, str, str], set[int]] = {}
+    for row in rows:
+        config = (row["curriculum"], row["ablation"], row["backend"])
+        values.setdefault(config, {}).setdefault(row["iteration"], []).append(float(row[key]))
+        seeds.setdefault(config, set()).add(row["seed"])
+    out = {}
+    for config, by_iteration in values.items():
+        its = [i for i in sorted(by_iteration) if len(by_iteration[i]) == len(seeds[config])]
+        stats = [mean_ci(by_iteration[i]) for i in its]
+        out[config] = {"iteration": its, "mean": [m for m, _ in stats],
+                       "ci95": [h if h is not None else 0.0 for _, h in stats], "seeds": len(seeds[config])}
+    return out
