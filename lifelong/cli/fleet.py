@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+
 from lifelong.cli.common import console, err_console
 from lifelong.events import Event
 from lifelong.minecraft.events import BackendChosen, RunOpened
@@ -41,15 +43,15 @@ class FleetDisplay:
                 where = f"on the Ray cluster at {address}" if executor == "ray" else "as local processes"
                 console.print(f"{n} explorers {where}, sharing one skill library and curriculum memory")
             case fleet.WorkerStarted(worker=i, run_dir=run_dir):
-                console.print(f"[w{i}] started in {run_dir}")
+                console.print(f"\\[w{i}] started in {run_dir}")
             case fleet.WorkerRestarted(worker=i, why=why, attempt=attempt):
-                err_console.print(f"[w{i}] {why}; starting it again from its checkpoint (attempt {attempt})")
+                err_console.print(f"\\[w{i}] {why}; starting it again from its checkpoint (attempt {attempt})")
             case fleet.WorkerFailed(worker=i, error=error, released=released):
                 note = f"; its task {', '.join(released)} is free for the others" if released else ""
-                err_console.print(f"[bold red][w{i}] failed[/]: {error}{note}; the other explorers go on",
+                err_console.print(f"[bold red]\\[w{i}] failed[/]: {escape(error)}{note}; the other explorers go on",
                                   highlight=False)
             case fleet.WorkerDone(worker=i, iterations=iterations, unique_items=items, skills=skills):
-                console.print(f"[w{i}] done: {iterations} iterations, {items} unique items, {skills} skills")
+                console.print(f"\\[w{i}] done: {iterations} iterations, {items} unique items, {skills} skills")
             case fleet.WorkerProgress(worker=i, record=record):
                 self.progress(i, record)
 
@@ -58,10 +60,10 @@ class FleetDisplay:
         if kind == "step":
             verdict = "success" if record.get("success") else "failed"
             new = ",".join(record.get("new_items") or []) or "-"
-            console.print(f"[w{worker} {record.get('iteration')}/{self.iterations}] {record.get('task')} round "
+            console.print(f"\\[w{worker} {record.get('iteration')}/{self.iterations}] {record.get('task')} round "
                           f"{record.get('round')}: {verdict} new={new}", highlight=False)
         elif kind == "task_done":
-            console.print(f"[w{worker}]   task '{record.get('task')}' {'done' if record.get('success') else 'failed'} "
+            console.print(f"\\[w{worker}]   task '{record.get('task')}' {'done' if record.get('success') else 'failed'} "
                           f"skill={record.get('skill')}", highlight=False)
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ proposes from the fleet's memory and claims what it proposes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -348,8 +349,12 @@ class LocalOwners:
         manager.register("memory", callable=lambda: memory)
         self._server = manager(address=("127.0.0.1", 0), authkey=authkey).get_server()
         self.address: tuple[str, int] = self._server.address
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fleet-owners", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="fleet-owners", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(SystemExit):  # serve_forever ends with sys.exit(0), even in a thread
+            self._server.serve_forever()
 
     def library(self) -> Call:
         return _direct(self.library_owner)
@@ -420,6 +425,4 @@ def ray_call(actor: Any) -> Call:
 
 
 def _suppress() -> Any:
-    import contextlib
-
     return contextlib.suppress(Exception)
