@@ -243,9 +243,9 @@ def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink =
     if config.server and not config.resume:  # before anything starts; a resumed run checks its own
         real_time_only(config.time_scale if config.time_scale is not None else settings.minecraft.time_scale,
                        f"--server {config.server}")
-    check_explore_config(config)
     one_torch_thread()
     with llm_backend(settings, config.llm, on_event) as backend:
+        check_explore_config(config)  # before the run folder exists (the back end is named first)
         run = RunDir(explore_run_dir(config, settings), resume=config.resume)
         meta = _explore_meta(run, config, settings, backend)
         on_event(RunOpened(str(run.path), run.resumed))
