@@ -25,6 +25,7 @@ from lifelong.openai_server import ChatServer
 from lifelong.runs import RunDir
 
 runner = CliRunner()
+E2E_PORT = 25617
 DOCS = "// mineBlock(bot, name, count): mine blocks"
 HELPER = 'async function mineWoodLog(bot) {\n  await mineBlock(bot, "oak_log", 2);\n}\n'
 CRITIC_MARK = "assistant that assesses my progress"  # the critic's system prompt (prompts/critic.txt)
@@ -216,3 +217,41 @@ def test_embedded_server_passes_the_world_style_only_when_not_the_default(tmp_pa
     natural = EmbeddedServer(world_dir=tmp_path / "w", seed=1, world_style="natural")
     assert "--world-style" not in default.command()
     assert natural.command()[-2:] == ["--world-style", "natural"]
+
+
+# ---- end to end ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.minecraft
+@pytest.mark.timeout(900)
+def test_explore_with_the_planner_ablated_in_a_natural_world(tmp_path):
+    """`lifelong explore` with three of the four switches at once, on the embedded server: what is
+    recorded, and that no critic was asked and nothing stored."""
+    from lifelong.minecraft.server import EmbeddedServer
+
+    run, lib = tmp_path / "run", tmp_path / "library"
+    args = ["explore", "--llm", "planner", "--iterations", "2", "--rounds", "1", "--seed", "3",
+            "--time-scale", "8", "--program-timeout", "60", "--port", str(E2E_PORT), "--run-dir", str(run),
+            "--library", str(lib), "--curriculum", "random", "--world-style", "natural",
+            "--no-library", "--no-critic"]
+    try:
+        result = runner.invoke(app, args)
+    finally:
+        EmbeddedServer(world_dir=run / "world", port=E2E_PORT).stop()
+    assert result.exit_code == 0, result.output
+    meta = json.loads((run / "run.json").read_text())
+    assert (meta["ablations"], meta["world_style"], meta["curriculum"]) == (["no-library", "no-critic"],
+                                                                          "natural", "random")
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    started = next(e for e in events if e["event"] == "run_started")
+    assert started["ablations"] == ["no-library", "no-critic"] and started["world_style"] == "natural"
+    steps = [e for e in events if e["event"] == "step"]
+    assert len(steps) == 2 and {e["method"] for e in steps} == {"no-critic"}
+    assert all(e["task"] in task_pool() for e in steps)
+    assert not any(e["event"] == "skill_stored" for e in events) and SkillLibrary(lib).names() == []
+    report = compute(run)
+    assert report["skills_learned"] == 0 and "critic" not in report["calls_by_role"]
+    assert report["llm"].startswith("planner") and "not a language model" in report["llm"]
+    assert (report["ablations"], report["world_style"], report["curriculum"]) == (
+        ["no-library", "no-critic"], "natural", "random")
