@@ -196,8 +196,8 @@ def explore(
     model: ModelOption = None,
     budget_usd: BudgetUSDOption = None,
     curriculum: Annotated[str | None, typer.Option(
-        help="'auto' (the automatic curriculum), 'random' (random items of the recipe graph: Voyager's "
-        "ablation) or a static one: a name under curricula/minecraft/ (tech-tree, starter) or a YAML path")] = None,
+        help="'auto' (the automatic curriculum; with the planner, its recipe walk), 'random' (random items of the "
+        "recipe graph: Voyager's ablation) or a static one: a name under curricula/minecraft/ (tech-tree, starter) or a YAML path")] = None,
     seed: Annotated[int | None, typer.Option(help="world seed and curriculum seed")] = None,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="run folder (default: runs/explore-<time>)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --run-dir (or the latest)")] = False,
