@@ -6,6 +6,9 @@ run's world, connects the bot and runs the generic loop with the Minecraft world
 renders its events. The LLM is any OpenAI-compatible endpoint, or ``--llm planner``: the
 deterministic planner back end served on localhost (not a language model), which is also what
 runs when no endpoint is configured. ``--resume`` continues a run exactly where its checkpoint is.
+``--no-library``, ``--no-critic``, ``--no-feedback`` and ``--curriculum random`` are Voyager's
+ablations and ``--world-style natural`` the world without a guaranteed grove and outcrop
+(:mod:`lifelong.minecraft.ablations`); the run keeps them on ``--resume``.
 """
 
 from __future__ import annotations
