@@ -219,6 +219,20 @@ def test_embedded_server_passes_the_world_style_only_when_not_the_default(tmp_pa
     assert natural.command()[-2:] == ["--world-style", "natural"]
 
 
+def test_a_world_keeps_the_style_it_was_generated_in(tmp_path):
+    assert EmbeddedServer(world_dir=tmp_path / "new").world_style == "grove"
+    made = tmp_path / "made"
+    made.mkdir()
+    (made / "lifelong-world.json").write_text('{"world_style": "natural"}')  # written by start()
+    assert EmbeddedServer(world_dir=made).world_style == "natural"  # no style asked: the world's own
+    with pytest.raises(ServerError, match="generated with world style natural, not grove"):
+        EmbeddedServer(world_dir=made, world_style="grove")
+    old = tmp_path / "old"
+    (old / "region").mkdir(parents=True)  # chunks from before world styles: the default's
+    with pytest.raises(ServerError, match="generated with world style grove, not natural"):
+        EmbeddedServer(world_dir=old, world_style="natural")
+
+
 # ---- end to end ------------------------------------------------------------------------------------
 
 
@@ -241,6 +255,7 @@ def test_explore_with_the_planner_ablated_in_a_natural_world(tmp_path):
         EmbeddedServer(world_dir=run / "world", port=E2E_PORT).stop()
     assert result.exit_code == 0, result.output
     meta = json.loads((run / "run.json").read_text())
+    assert json.loads((run / "world" / "lifelong-world.json").read_text()) == {"world_style": "natural"}
     assert (meta["ablations"], meta["world_style"], meta["curriculum"]) == (["no-library", "no-critic"],
                                                                           "natural", "random")
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]

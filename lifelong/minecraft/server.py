@@ -10,6 +10,7 @@ A world folder holds everything of one world::
       region/ level.dat playerdata/   flying-squid's Anvil world
       lifelong-state.json             game rules + time (written by the gamerules plugin)
       lifelong-server.json            pid, port, seed, version, time scale of the running server (this module)
+      lifelong-world.json             the world style its chunks were generated in (this module)
       lifelong-clock.json             time scale and tick rate reached, every 2 s (plugins/clock.js)
       server.log                      the server's log (flying-squid + launcher)
       server.out                      the Node process's stdout/stderr (crash traces)
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from lifelong.minecraft.ablations import DEFAULT_WORLD, AblationError, check_world_style
+from lifelong.runs import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ DEFAULT_VIEW_DISTANCE = 6  # chunks sent around each player
 PROTOCOL_VERSIONS = {"1.21.1": 767}
 DIFFICULTIES = ("peaceful", "easy", "normal", "hard")
 STATE_FILE = "lifelong-server.json"
+STYLE_FILE = "lifelong-world.json"
 LOG_FILE = "server.log"
 OUT_FILE = "server.out"
 READY_MARK = "[launcher] ready on port"
@@ -330,7 +333,9 @@ class EmbeddedServer:
     mobs: bool = True
     view_distance: int = DEFAULT_VIEW_DISTANCE
     time_scale: float = 1.0  # K: 20 x K ticks a second (see the module docstring)
-    world_style: str = DEFAULT_WORLD  # 'natural': no grove and outcrop at spawn (bridges/server/worldgen.js)
+    # 'grove' or 'natural' (no grove and outcrop at spawn: bridges/server/worldgen.js); None: the
+    # style the world folder was made with, else grove. A world keeps its style for good.
+    world_style: str | None = None
     node: str = "node"
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     restarts: int = field(default=0, init=False)
@@ -340,10 +345,27 @@ class EmbeddedServer:
         if self.difficulty not in DIFFICULTIES:
             raise ServerError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {self.difficulty!r}")
         self.time_scale = check_time_scale(self.time_scale)
+        self.world_style = self._check_style(self.world_style)
+
+    def _check_style(self, asked: str | None) -> str:
+        """The style to serve: the one asked for, which must be the world's own if it has one."""
+        path = Path(self.world_dir) / STYLE_FILE
         try:
-            check_world_style(self.world_style)
+            saved = json.loads(path.read_text())["world_style"] if path.exists() else None
+        except (OSError, ValueError, KeyError):
+            saved = None
+        if saved is None and (Path(self.world_dir) / "region").is_dir():
+            saved = DEFAULT_WORLD  # generated before world styles existed
+        if asked is None:
+            return saved or DEFAULT_WORLD
+        try:
+            check_world_style(asked)
         except AblationError as exc:
             raise ServerError(str(exc)) from exc
+        if saved is not None and saved != asked:
+            raise ServerError(f"{self.world_dir} was generated with world style {saved}, not {asked}: a world "
+                              f"keeps its style; use world style {saved} or a new world folder")
+        return asked
 
     # paths and address
     @property
@@ -422,6 +444,9 @@ class EmbeddedServer:
             raise PortInUse(f"port {self.port} is already in use by another process; "
                             "pass another --port or stop whatever listens there")
         Path(self.world_dir).mkdir(parents=True, exist_ok=True)
+        style_file = Path(self.world_dir) / STYLE_FILE
+        if not style_file.exists():
+            atomic_write_json(style_file, {"world_style": self.world_style})
         cmd = self.command()
         log_mark = self.log_path.stat().st_size if self.log_path.exists() else 0
         out = open(Path(self.world_dir) / OUT_FILE, "ab")  # noqa: SIM115 - handed to the child
