@@ -108,6 +108,7 @@ def train_on_node(job: Job, timeout_s: float | None, card: tuple[str, str] | Non
     """
     import ray
 
+    start = time.monotonic()
     node_id = ray.get_runtime_context().get_node_id()
     with tempfile.TemporaryDirectory(prefix="lifelong-ray-") as tmp:
         here = Path(tmp)
@@ -120,7 +121,7 @@ def train_on_node(job: Job, timeout_s: float | None, card: tuple[str, str] | Non
         (result,) = pool.run_jobs([local], workers=1, timeout_s=timeout_s,
                                   fn=functools.partial(_die_with_parent, fn))
         files = {"out": _read_tree(here / "out"), "log": _read_tree(here / "log")}
-    return {"result": result, "files": files, "node_id": node_id}
+    return {"result": result, "files": files, "node_id": node_id, "task_s": time.monotonic() - start}
 
 
 # ---- on the driver ------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def _land(job: Job, payload: dict[str, Any]) -> Result:
     result["wall_s_node"] = result.pop("wall_s_total", None)  # the child's own wall time
     if result.get("ok") and "policy" in result:
         result["policy"] = str(Path(job["out_dir"]) / "policy.pt")  # as the driver names it
-    return {**result, "node_id": payload["node_id"]}
+    return {**result, "node_id": payload["node_id"], "task_s": payload["task_s"]}
 
 
 def _lost(exc: Exception, retries: int) -> Result:
@@ -222,7 +223,9 @@ class RayExecutor:
             payload = ray.get(ref)
         except ray.exceptions.RayError as exc:
             return {**_lost(exc, self.max_retries), "wall_s_total": time.monotonic() - start}
-        return {**_land(job, payload), "wall_s_total": time.monotonic() - start}
+        landing = time.monotonic()
+        result = _land(job, payload)
+        return {**result, "land_s": time.monotonic() - landing, "wall_s_total": time.monotonic() - start}
 
 
 def make_executor(ray_address: str | None = None, max_retries: int = 3) -> Executor:
