@@ -151,7 +151,7 @@ class Grid:
 # iterations, in a natural world (no grove planted at spawn).
 PRESETS: dict[str, dict[str, Any]] = {
     "small": {"curricula": (vocab.AUTO, "tech-tree"), "ablations": (NONE,), "seeds": (1, 2),
-              "iterations": 10, "time_scale": 8.0},
+              "iterations": 8, "time_scale": 8.0},
     "full": {"curricula": (vocab.AUTO, vocab.RANDOM, "tech-tree"), "ablations": (NONE, *vocab.ABLATIONS),
              "seeds": (1, 2, 3), "iterations": 160, "time_scale": 8.0, "world_style": vocab.NATURAL_WORLD,
              "one_at_a_time": True},
