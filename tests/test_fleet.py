@@ -122,15 +122,16 @@ def test_two_explorers_on_a_two_node_ray_cluster_share_a_library(tmp_path):
     cluster.add_node(num_cpus=1, object_store_memory=100 * 1024**2)
     try:
         cluster.wait_for_nodes()
+        address = cluster.address
         run, library, log = tmp_path / "run", tmp_path / "library", tmp_path / "explore.log"
-        proc = lifelong("explore", "--workers", "2", "--ray", cluster.address, "--llm", "planner", "--iterations",
+        proc = lifelong("explore", "--workers", "2", "--ray", address, "--llm", "planner", "--iterations",
                         "3", "--time-scale", "8", "--seed", "3", "--run-dir", str(run), "--library", str(library),
                         log=log)
         assert proc.wait(timeout=480) == 0, log.read_text()[-3000:]
     finally:
         cluster.shutdown()
     fleet = json.loads((run / "fleet.json").read_text())
-    assert fleet["executor"] == "ray" and events(run, "fleet_started")[0]["address"] == cluster.address
+    assert fleet["executor"] == "ray" and events(run, "fleet_started")[0]["address"] == address
     nodes = {json.loads((run / f"worker-{i}" / "worker.json").read_text()).get("node") for i in (0, 1)}
     assert len(nodes) == 2 and None not in nodes  # one CPU a node: one explorer on each
     check_sharing(run, library, [0, 1])

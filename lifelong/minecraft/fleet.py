@@ -234,9 +234,9 @@ def explore_worker(spec: dict[str, Any], owners: Any) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     status = run_dir / STATUS_FILE
     previous = json.loads(status.read_text()) if status.exists() else {}
-    attempt = int(previous.get("attempt", 0)) + 1
-    atomic_write_json(status, {"state": "running", "pid": os.getpid(), "node": _node(), "attempt": attempt,
-                               "started": time.time()})
+    record = {"state": "running", "pid": os.getpid(), "node": _node(), "attempt": int(previous.get("attempt", 0)) + 1,
+              "started": time.time()}
+    atomic_write_json(status, record)
     try:
         library, memory = owner_calls(owners)
         shared = Shared(index, library, memory, spec["library"], spec["embedder"])
@@ -253,9 +253,9 @@ def explore_worker(spec: dict[str, Any], owners: Any) -> dict[str, Any]:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         error = f"explorer {index} failed: {type(exc).__name__}: {exc}"
-        atomic_write_json(status, {"state": "failed", "error": error, "pid": os.getpid(), "attempt": attempt})
+        atomic_write_json(status, {**record, "state": "failed", "error": error})
         raise ExplorerError(error) from exc
-    atomic_write_json(status, {"state": "done", "pid": os.getpid(), "attempt": attempt})
+    atomic_write_json(status, {**record, "state": "done", "ended": time.time()})
     return {k: report.get(k) for k in ("run_dir", "iterations", "unique_items_count", "skills_learned")}
 
 
