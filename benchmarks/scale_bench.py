@@ -1,4 +1,5 @@
-"""Scaling out: K Eureka candidates on the local pool, on Ray with 1 node and with 2 nodes.
+"""Scaling out: K Eureka candidates on the local pool, on Ray with 1 node and with 2 nodes; and
+Minecraft explorers' throughput (unique items per hour) with 1 explorer and with 2.
 
 Each side trains the same K sound InvertedPendulum rewards (eureka_bench's variants) at the same
 budget through the executor seam (lifelong/robotics/executor.py), with the same CPUs in all: the
@@ -16,6 +17,13 @@ training child, measured inside the task (temporary folder, child start, reading
 and at the driver (results and files landing in the run folder).
 
     python benchmarks/scale_bench.py --samples 8 --steps 30000 --json
+
+Explorers (``explorer_throughput``): ``lifelong explore`` with the planner back end (not an LLM),
+``--explorer-iterations`` rounds each, 1 explorer and then ``--workers 2`` (local processes;
+``--explorer-ray`` adds 2 on a 2-node Ray cluster); unique items found by the fleet over the wall
+time of the whole run, start-up included:
+
+    python benchmarks/scale_bench.py --only explorer_throughput --explorer-iterations 8 --time-scale 4 --json
 
 Each measurement is one function returning a dict (``MEASUREMENTS``); ``--only NAME`` runs one.
 The machine's load average is recorded with the result, because the cores are often shared.
@@ -130,8 +138,52 @@ def robot_candidates(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def explore_once(workers: int, args: argparse.Namespace, folder: Path, ray: str | None = None) -> dict[str, Any]:
+    """One exploration with ``workers`` explorers (1: the plain ``explore``); its wall time from the
+    call to the return (server and bot start-up included) and the unique items it found."""
+    from lifelong.config import load_settings
+    from lifelong.minecraft.run import ExploreConfig, run_explore
+
+    config = ExploreConfig(iterations=args.explorer_iterations, llm="planner", seed=args.explorer_seed,
+                           run_dir=folder / "run", library=folder / "library", time_scale=args.time_scale,
+                           workers=workers, ray=ray)
+    start = time.perf_counter()
+    report = run_explore(config, load_settings())
+    wall = time.perf_counter() - start
+    return {"wall_s": round(wall, 1), "iterations": report["iterations"],
+            "unique_items": report["unique_items_count"], "skills": report["skills_learned"],
+            "unique_items_per_hour": round(report["unique_items_count"] / (wall / 3600), 1),
+            "iterations_per_hour": round(report["iterations"] / (wall / 3600), 1),
+            "failed": report.get("failed") or {}}
+
+
+def explorer_throughput(args: argparse.Namespace) -> dict[str, Any]:
+    """Minecraft explorers, planner back end (not an LLM): unique items per hour of wall time with
+    1 explorer and with 2 sharing one library and curriculum memory (local processes; with
+    ``--explorer-ray`` also 2 on a 2-node Ray cluster). Each explorer runs
+    ``--explorer-iterations`` rounds on its own embedded world at ``--time-scale``."""
+    sides = {}
+    runs: list[tuple[str, int, bool]] = [("one_explorer", 1, False), ("two_explorers_local", 2, False)]
+    runs += [("two_explorers_ray_2_nodes", 2, True)] if args.explorer_ray else []
+    for name, workers, on_ray in runs:
+        with tempfile.TemporaryDirectory(prefix="scale-bench-explore-") as tmp:
+            if on_ray:
+                with ray_cluster(2, 2) as address:
+                    sides[name] = explore_once(workers, args, Path(tmp), ray=address)
+            else:
+                sides[name] = explore_once(workers, args, Path(tmp))
+    base = sides["one_explorer"]["unique_items_per_hour"]
+    return {"explorer_iterations_each": args.explorer_iterations, "explorer_time_scale": args.time_scale,
+            "explorer_seed": args.explorer_seed, "explorer_backend": "planner (not an LLM)",
+            **{f"{k}_{m}": v for k, side in sides.items() for m, v in side.items()},
+            "two_explorers_speedup_unique_items_per_hour": round(
+                sides["two_explorers_local"]["unique_items_per_hour"] / base, 2) if base else None,
+            "explorer_note": "both explorers share this machine's cores with their servers and bots"}
+
+
 MEASUREMENTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "robot_candidates": robot_candidates,
+    "explorer_throughput": explorer_throughput,
 }
 
 
@@ -144,6 +196,10 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=min(2, os.cpu_count() or 1),
                         help="CPUs for every side (Ray: split over the nodes)")
     parser.add_argument("--repeats", type=int, default=1, help="measured batches per side")
+    parser.add_argument("--explorer-iterations", type=int, default=8, help="rounds per Minecraft explorer")
+    parser.add_argument("--explorer-seed", type=int, default=1, help="world seed of the first explorer (+i)")
+    parser.add_argument("--time-scale", type=float, default=4.0, help="the explorers' worlds run this much faster")
+    parser.add_argument("--explorer-ray", action="store_true", help="also 2 explorers on a 2-node Ray cluster")
     parser.add_argument("--only", choices=sorted(MEASUREMENTS), help="run one measurement")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
