@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -245,6 +246,15 @@ def _tail(path: Path, lines: int = STDERR_LINES) -> str:
     return "\n".join(text.strip().splitlines()[-lines:]) or "(no output on stderr)"
 
 
+def die_with_parent(cmd: list[str]) -> list[str]:
+    """``cmd`` run so that it gets SIGTERM when the runner dies (a notebook kernel killed, a kill -9):
+    no run goes on without an owner; ``lifelong explore`` stops its server on SIGTERM, and the next
+    call resumes the run. util-linux's ``setpriv --pdeathsig`` (Linux's PR_SET_PDEATHSIG, kept
+    across exec), where it exists; otherwise the command as it is."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *cmd] if setpriv and sys.platform.startswith("linux") else cmd
+
+
 class _Running:
     """One run's subprocess, its output files and its clock."""
 
@@ -253,7 +263,8 @@ class _Running:
         self.spec, self.run_dir, self.cmd, self.resumed = spec, run_dir, cmd, resumed
         self.t0 = time.perf_counter()
         with (run_dir / "bench.stdout").open("wb") as out, (run_dir / "bench.stderr").open("wb") as err:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+            self.proc = subprocess.Popen(die_with_parent(cmd), stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL, env=env)
 
     def finish(self, iterations: int) -> Outcome:
         wall = round(time.perf_counter() - self.t0, 1)

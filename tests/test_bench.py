@@ -12,6 +12,7 @@ import csv
 import json
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,14 @@ run_dir, iterations, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 resume, burn = "--resume" in sys.argv, float(os.environ.get("FAKE_BURN_S", "0"))
 os.makedirs(run_dir, exist_ok=True)
 with open(os.path.join(run_dir, "argv.jsonl"), "a") as f:
-    f.write(json.dumps({"argv": sys.argv, "start": time.time()}) + "\n")
+    f.write(json.dumps({"argv": sys.argv, "start": time.time(), "pid": os.getpid()}) + "\n")
 items = ["oak_log", "oak_planks", "stick", "crafting_table", "wooden_pickaxe", "cobblestone",
          "stone_pickaxe", "iron_ore"]
 start = 0
 events = os.path.join(run_dir, "events.jsonl")
 if resume:
     start = sum(1 for line in open(events) if '"step"' in line)
+time.sleep(float(os.environ.get("FAKE_SLEEP_S", "0")))
 end = time.process_time() + burn
 while time.process_time() < end:  # the CPU a real run would use
     pass
@@ -194,3 +196,45 @@ def test_scripted_rewards_pass_the_sandbox_checks_and_say_they_are_not_an_llm(ta
         assert "not an LLM" in reply
         check_source(extract_code(reply))
     assert "not an LLM" in eureka_bench.backend_label(eureka_bench.SCRIPTED)
+
+
+RUNNER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_bench import FAKE
+from lifelong.bench import Grid, run_grid
+script = Path(sys.argv[1]) / "fake_explore.py"
+script.write_text(FAKE)
+command = lambda spec, grid, run_dir, resume: [sys.executable, str(script), str(run_dir), "2", str(spec.seed)]
+run_grid(Grid(seeds=[1, 2], iterations=2), Path(sys.argv[1]) / "grid", workers=2, command=command)
+"""
+
+
+def test_runs_end_when_the_runner_is_killed(tmp_path):
+    """A kill -9 of the runner (a notebook kernel killed) ends its runs too: none goes on unowned."""
+    import os
+    import signal
+    import subprocess
+
+    runner = subprocess.Popen([sys.executable, "-c", RUNNER, str(tmp_path), str(Path(__file__).parent)],
+                              env={**os.environ, "FAKE_SLEEP_S": "60"})
+    logs = [tmp_path / "grid" / "runs" / f"auto_none_planner_s{s}" / "argv.jsonl" for s in (1, 2)]
+    deadline = time.monotonic() + 60
+    while not all(p.exists() and p.read_text().strip() for p in logs):
+        assert time.monotonic() < deadline and runner.poll() is None, "the runs never started"
+        time.sleep(0.1)
+    pids = [json.loads(p.read_text())["pid"] for p in logs]
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"runs {pids} outlived their runner"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
