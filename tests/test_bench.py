@@ -145,6 +145,12 @@ def test_explore_command_uses_explores_flags():
     assert ctx.params["seed"] == 3 and ctx.params["curriculum"] == "tech-tree" and ctx.params["llm"] == "planner"
     resumed = bench.explore_command(spec, grid, Path("r"), resume=True)
     assert "--resume" in resumed and "--port" not in resumed
+    for ablation in ("no-library", "no-critic", "no-feedback"):  # every ablation is an explore flag
+        grid = Grid(curricula=["random"], ablations=[ablation], seeds=[1], world_style="natural")
+        cmd = bench.explore_command(grid.runs()[0], grid, Path("r"), resume=False)
+        params = command.make_context("explore", cmd[cmd.index("explore") + 1:]).params
+        assert params[ablation.replace("-", "_")] is True and params["world_style"] == "natural"
+        assert params["curriculum"] == "random"
 
 
 def typer_command(app, name):
