@@ -285,10 +285,13 @@ def cpu_times() -> tuple[float, float]:
 
 def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command | None = None,
              on_outcome: Callable[[Outcome], None] | None = None, env: dict[str, str] | None = None,
-             poll_s: float = 0.2) -> GridResult:
-    """Run every unfinished run of ``grid`` under ``out/runs/``, ``workers`` at a time, then write the
-    table and the summary. Failures are collected, never raised: the others' results stand."""
+             poll_s: float = 0.2, runs: Path | None = None) -> GridResult:
+    """Run every unfinished run of ``grid`` under ``runs`` (default ``out/runs/``), ``workers`` at a
+    time, then write the table and the summary into ``out``. Failures are collected, never raised:
+    the others' results stand. Two grids may share ``runs`` (a run is the same run in both) and
+    keep their own ``out``."""
     out = Path(out)
+    runs = Path(runs) if runs is not None else out / "runs"
     command = command or explore_command
     workers = workers or default_workers()
     env = {**os.environ, **(env or {})}
@@ -306,7 +309,7 @@ def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command
         while pending or running:
             while pending and len(running) < workers:
                 spec = pending.pop(0)
-                run_dir = out / "runs" / spec.name
+                run_dir = runs / spec.name
                 if is_done(run_dir, grid.iterations):
                     report(Outcome(spec.name, "skipped"))
                     continue
@@ -325,7 +328,7 @@ def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command
                    "grid_cores": round((_children_cpu() - child0) / max(wall, 1e-9), 2),
                    "workers": workers, "cores": cores}
     result = GridResult(out, outcomes, round(wall, 1), workers, utilisation)
-    write_outputs(grid, out, result)
+    write_outputs(grid, out, result, runs)
     return result
 
 
@@ -378,8 +381,9 @@ def run_rows(spec: RunSpec, run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def tidy_rows(grid: Grid, out: Path) -> list[dict[str, Any]]:
-    return [row for spec in grid.runs() for row in run_rows(spec, Path(out) / "runs" / spec.name)]
+def tidy_rows(grid: Grid, out: Path, runs: Path | None = None) -> list[dict[str, Any]]:
+    runs = Path(runs) if runs is not None else Path(out) / "runs"
+    return [row for spec in grid.runs() for row in run_rows(spec, runs / spec.name)]
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float | None, float | None]:
@@ -434,14 +438,16 @@ def _csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
-def write_outputs(grid: Grid, out: Path, result: GridResult | None = None) -> list[dict[str, Any]]:
+def write_outputs(grid: Grid, out: Path, result: GridResult | None = None,
+                  runs: Path | None = None) -> list[dict[str, Any]]:
     """table.csv, summary.csv/.json and grid.json in ``out``; returns the summary."""
-    rows = tidy_rows(grid, out)
+    rows = tidy_rows(grid, out, runs)
     summary = summarise(rows, grid)
     atomic_write_text(out / "table.csv", _csv(rows, TABLE_COLUMNS))
     atomic_write_text(out / "summary.csv", _csv(summary, list(summary[0]) if summary else CONFIG_COLUMNS))
     atomic_write_json(out / "summary.json", summary)
-    record: dict[str, Any] = {"grid": asdict(grid), "runs": [s.name for s in grid.runs()]}
+    record: dict[str, Any] = {"grid": asdict(grid), "runs": [s.name for s in grid.runs()],
+                              "runs_dir": str(runs if runs is not None else out / "runs")}
     if result is not None:
         record.update(wall_s=result.wall_s, workers=result.workers, utilisation=result.utilisation,
                       outcomes=[asdict(o) for o in result.outcomes])

@@ -244,3 +244,14 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "Z"
+
+
+def test_two_grids_share_runs_and_keep_their_own_tables(tmp_path, fake):
+    big = Grid(curricula=["auto", "tech-tree"], seeds=[1, 2], iterations=2)
+    run_grid(big, tmp_path / "a", workers=2, command=fake)
+    small = Grid(curricula=["auto"], seeds=[1, 2], iterations=2)
+    result = run_grid(small, tmp_path / "b", workers=2, command=fake, runs=tmp_path / "a" / "runs")
+    assert {o.status for o in result.outcomes} == {"skipped"}
+    assert not (tmp_path / "b" / "runs").exists()
+    assert {r["curriculum"] for r in bench.read_table(tmp_path / "a")} == {"auto", "tech-tree"}
+    assert {r["curriculum"] for r in bench.read_table(tmp_path / "b")} == {"auto"}
