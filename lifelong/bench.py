@@ -512,7 +512,7 @@ def beside_voyager(summary: list[dict[str, Any]]) -> list[dict[str, str]]:
         if published:
             out.append({"configuration": f"  published: {published['label']}",
                         "unique_items": published.get("unique_items", NOT_TRANSCRIBED),
-                        **{m: published.get(m, "-") for m in MILESTONES}})
+                        **{m: published.get(m, "n/a") for m in MILESTONES}})
     return out
 
 
