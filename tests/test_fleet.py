@@ -2,7 +2,8 @@
 on embedded worlds at time scale 8: explorers share one library (no skill lost or stored twice,
 one calls a skill the other stored) and one curriculum memory (no task worked on by two at once);
 one killed with kill -9 mid-run is restarted from its checkpoint; one that cannot start its server
-is reported and the others go on; the same sharing on a real two-node Ray cluster on this machine.
+is reported and the others go on; the same sharing on a real two-node Ray cluster on this machine,
+where Ray reruns an explorer whose worker process was killed.
 And the fast errors: an unreachable Ray address, --server without one address per explorer."""
 
 import json
@@ -114,7 +115,7 @@ def test_local_explorers_share_a_library_survive_kill_9_and_a_failed_one(tmp_pat
 @pytest.mark.slow
 @pytest.mark.minecraft
 @pytest.mark.timeout(600)
-def test_two_explorers_on_a_two_node_ray_cluster_share_a_library(tmp_path):
+def test_two_explorers_on_a_two_node_ray_cluster_share_a_library_and_one_killed_is_rerun(tmp_path):
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(initialize_head=True, head_node_args={
@@ -127,13 +128,28 @@ def test_two_explorers_on_a_two_node_ray_cluster_share_a_library(tmp_path):
         proc = lifelong("explore", "--workers", "2", "--ray", address, "--llm", "planner", "--iterations",
                         "3", "--time-scale", "8", "--seed", "3", "--run-dir", str(run), "--library", str(library),
                         log=log)
-        assert proc.wait(timeout=480) == 0, log.read_text()[-3000:]
+        try:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not events(run / "worker-1", "step") and proc.poll() is None:
+                time.sleep(0.5)
+            assert events(run / "worker-1", "step"), log.read_text()[-3000:]
+            time.sleep(2)  # into its next task
+            killed = json.loads((run / "worker-1" / "worker.json").read_text())
+            os.kill(killed["pid"], signal.SIGKILL)  # the Ray worker process running explorer 1
+            assert proc.wait(timeout=420) == 0, log.read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
     finally:
         cluster.shutdown()
     fleet = json.loads((run / "fleet.json").read_text())
     assert fleet["executor"] == "ray" and events(run, "fleet_started")[0]["address"] == address
     nodes = {json.loads((run / f"worker-{i}" / "worker.json").read_text()).get("node") for i in (0, 1)}
     assert len(nodes) == 2 and None not in nodes  # one CPU a node: one explorer on each
+    again = json.loads((run / "worker-1" / "worker.json").read_text())
+    assert again["attempt"] == 2 and again["pid"] != killed["pid"]  # Ray ran it again ...
+    assert events(run / "worker-1", "resumed") and again["state"] == "done"  # ... from its checkpoint
     check_sharing(run, library, [0, 1])
 
 
