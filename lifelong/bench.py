@@ -283,6 +283,53 @@ def cpu_times() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (and theirs, when they waited for them)."""
+    t = os.times()
+    return t.children_user + t.children_system
+
+
+class CpuMeter:
+    """CPU seconds of the processes a grid started that left its process tree: the embedded
+    servers detach from the run that started them, so the runner's children's times
+    (``os.times``) miss them. Found by their command line, which names the runs folder; sampled
+    from /proc every 2 s (a server's last seconds can be missed). Elsewhere than Linux, 0."""
+
+    def __init__(self, runs: Path) -> None:
+        self.marker = str(Path(runs).resolve())
+        self.seen: dict[int, float] = {}
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.root = os.getpid()
+
+    def sample(self) -> None:
+        stats: dict[int, tuple[int, float]] = {}
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = (int(fields[1]), (float(fields[11]) + float(fields[12])) / self.tick)
+            except (OSError, IndexError, ValueError):
+                continue
+        ours = {self.root}
+        changed = True
+        while changed:
+            before = len(ours)
+            ours |= {pid for pid, (ppid, _) in stats.items() if ppid in ours}
+            changed = len(ours) != before
+        for pid, (_, cpu) in stats.items():
+            if pid not in ours and self._names_runs(pid):
+                self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
+
+    def _names_runs(self, pid: int) -> bool:
+        try:
+            return self.marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return False
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+
 def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command | None = None,
              on_outcome: Callable[[Outcome], None] | None = None, env: dict[str, str] | None = None,
              poll_s: float = 0.2, runs: Path | None = None) -> GridResult:
@@ -299,6 +346,7 @@ def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command
     outcomes: list[Outcome] = []
     running: list[_Running] = []
     t0, (busy0, total0), child0 = time.perf_counter(), cpu_times(), _children_cpu()
+    meter, next_sample = CpuMeter(runs), 0.0
 
     def report(outcome: Outcome) -> None:
         outcomes.append(outcome)
@@ -316,6 +364,9 @@ def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command
                 resume = has_started(run_dir)
                 running.append(_Running(spec, run_dir, command(spec, grid, run_dir, resume), resume, env))
             time.sleep(poll_s)
+            if time.perf_counter() >= next_sample:
+                meter.sample()
+                next_sample = time.perf_counter() + 2.0
             for job in [j for j in running if j.proc.poll() is not None]:
                 running.remove(job)
                 report(job.finish(grid.iterations))
@@ -325,7 +376,7 @@ def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command
     busy1, total1 = cpu_times()
     cores = os.cpu_count() or 1
     utilisation = {"machine_busy": round((busy1 - busy0) / max(total1 - total0, 1e-9), 3),
-                   "grid_cores": round((_children_cpu() - child0) / max(wall, 1e-9), 2),
+                   "grid_cores": round((_children_cpu() - child0 + meter.seconds) / max(wall, 1e-9), 2),
                    "workers": workers, "cores": cores}
     result = GridResult(out, outcomes, round(wall, 1), workers, utilisation)
     write_outputs(grid, out, result, runs)
@@ -344,12 +395,6 @@ def _stop(running: list[_Running], grace_s: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             job.proc.kill()
             job.proc.wait()
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process's finished children (and theirs, when they waited for them)."""
-    t = os.times()
-    return t.children_user + t.children_system
 
 
 # ---- the tidy table and the summary ---------------------------------------------------------
