@@ -4,7 +4,6 @@ the test, through nbclient)."""
 
 import ast
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -55,5 +54,4 @@ def test_notebook_executes_at_small_size(name, bench_dir, monkeypatch):
     figures = sum("image/png" in out.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
                   for out in cell.get("outputs", []))
     assert figures >= 2, f"{name}: expected its figures, got {figures}"
-    assert not (NOTEBOOK_DIR / "runs").exists(), "a notebook wrote its runs next to itself"
-    assert os.environ["LIFELONG_BENCH_SIZE"] == "small"
+    assert any(bench_dir.glob("*/small/*")), "the notebook did not put its runs in LIFELONG_BENCH_DIR"
