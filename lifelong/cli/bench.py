@@ -30,13 +30,20 @@ def _seeds(text: str | None) -> list[int] | None:
 
 
 def summary_table(summary: list[dict[str, Any]]) -> Table:
-    table = Table(title="unique items at the last iteration and milestone iterations: mean ± 95% CI "
-                  "across seeds (seeds that reached it)")
-    for column in ("curriculum", "ablation", "back end", "seeds", "iterations", "unique items", *MILESTONES):
+    """Per configuration: unique items and milestone iterations, mean ± 95% CI across seeds. The back
+    end is named in the caption (each one's label: the planner is "planner (not an LLM)")."""
+    backends = sorted({row["backend_label"] for row in summary})
+    table = Table(title="unique items at the last iteration; first iteration of each milestone "
+                  "(mean ± 95% CI across seeds; seeds that reached it)",
+                  caption=f"back end: {', '.join(backends)}")
+    several = len(backends) > 1
+    for column in ("curriculum", "ablation", *(["back end"] if several else []), "seeds", "it.", "items",
+                   *(m.removesuffix("_tool") for m in MILESTONES)):
         table.add_column(column)
     for row in summary:
-        table.add_row(row["curriculum"], row["ablation"], row["backend_label"], str(row["seeds"]),
-                      str(row["iterations"]), row["unique_items"], *(row[m] for m in MILESTONES))
+        table.add_row(row["curriculum"], row["ablation"], *([row["backend_label"]] if several else []),
+                      str(row["seeds"]), str(row["iterations"]), row["unique_items"],
+                      *(row[m] for m in MILESTONES))
     return table
 
 
