@@ -610,3 +610,18 @@ def curves(rows: Iterable[dict[str, Any]], key: str = "unique_items") -> dict[tu
         out[config] = {"iteration": its, "mean": [m for m, _ in stats],
                        "ci95": [h if h is not None else 0.0 for _, h in stats], "seeds": len(seeds[config])}
     return out
+
+
+def tick_rate_warnings(grid: Grid, runs: Path) -> list[str]:
+    """Runs whose world or bot fell behind the grid's time scale (a loaded machine): their results
+    are not comparable with the others' (the bot gets stuck when it cannot keep up)."""
+    from lifelong.minecraft import metrics
+
+    out = []
+    for spec in grid.runs():
+        run_dir = Path(runs) / spec.name
+        if (run_dir / EVENTS_FILE).exists():
+            line = metrics.tick_rate_line(metrics.compute(run_dir))
+            if line and "warning" in line:
+                out.append(f"{spec.name}: {line}")
+    return out

@@ -93,6 +93,8 @@ def bench_command(
     else:
         console.print(summary_table(summary))
         console.print(bench.utilisation_line(result), highlight=False)
+    for line in bench.tick_rate_warnings(grid, out / "runs"):
+        err_console.print(f"[yellow]{line}[/]", highlight=False)
         console.print(f"table: {out / 'table.csv'}  summary: {out / 'summary.csv'}", highlight=False)
     if result.failures:
         err_console.print(f"[bold red]{len(result.failures)} of {len(runs)} runs failed[/] (the others' results "
