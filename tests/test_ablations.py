@@ -182,7 +182,7 @@ def test_run_json_and_report_record_the_set_up_and_a_resume_keeps_it(tmp_path):
     from lifelong.minecraft.run import Backend, _explore_meta
 
     settings = Settings(library_dir=tmp_path / "lib")
-    backend = Backend("planner (deterministic, not a language model)", planner=True)
+    backend = Backend("planner (not an LLM)", planner=True)
     config = ExploreConfig(run_dir=tmp_path / "run", ablations=("no-critic", "no-library"),
                            world_style="natural", curriculum="random")
     run = RunDir(tmp_path / "run")
@@ -204,7 +204,7 @@ def test_run_json_and_report_record_the_set_up_and_a_resume_keeps_it(tmp_path):
 
     result = runner.invoke(app, ["report", str(run.path), "--no-plot"])
     assert result.exit_code == 0, result.output
-    for text in ("no-library, no-critic", "natural", "random", "not a language model"):
+    for text in ("no-library, no-critic", "natural", "random", "not an LLM"):
         assert text in result.stdout
     old = RunDir(tmp_path / "old")
     old.log("run_started", llm="scripted", curriculum="auto", seed=0)  # a run from before the ablations
@@ -267,6 +267,6 @@ def test_explore_with_the_planner_ablated_in_a_natural_world(tmp_path):
     assert not any(e["event"] == "skill_stored" for e in events) and SkillLibrary(lib).names() == []
     report = compute(run)
     assert report["skills_learned"] == 0 and "critic" not in report["calls_by_role"]
-    assert report["llm"].startswith("planner") and "not a language model" in report["llm"]
+    assert report["llm"].startswith("planner") and "not an LLM" in report["llm"]
     assert (report["ablations"], report["world_style"], report["curriculum"]) == (
         ["no-library", "no-critic"], "natural", "random")

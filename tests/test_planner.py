@@ -98,7 +98,7 @@ def test_every_role_answers_over_http_through_the_real_client(tmp_path):
         cur = llm.chat("curriculum", [{"role": "system", "content": "x"}, {"role": "user", "content":
                        "Inventory (1/36): {\"oak_log\": 1}\nCompleted tasks so far: Mine 1 wood log\n"
                        "Failed tasks that are too hard: None"}])[0]
-        assert cur.endswith("Task: Craft 4 planks") and "not a language model" in cur
+        assert cur.endswith("Task: Craft 4 planks") and "not an LLM" in cur
         qa = llm.chat("qa", [{"role": "system", "content": "You are a helpful assistant that answer my question"},
                              {"role": "user", "content": "Question: How to craft 1 furnace in Minecraft?"}])[0]
         assert qa.startswith("Answer: Craft 1 furnace from 8 cobblestone on a crafting table")

@@ -31,7 +31,7 @@ from lifelong.minecraft.gamedata import SMELTING, TOOL_TIERS, GameData, Recipe, 
 from lifelong.openai_server import ChatServer
 
 PLANNER_MODEL = "planner"  # models are named planner-<role>; the prefix marks every reply's source
-LABEL = "planner (deterministic, not a language model)"
+LABEL = "planner (not an LLM)"  # the words every record, table and figure of a planner run carries
 PRIMITIVES = primitive_names()
 # Blocks the world generates (bridges/server/worldgen.js; vanilla has them too): what can be mined at all.
 NATURAL = {
