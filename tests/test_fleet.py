@@ -44,7 +44,8 @@ def events(run: Path, kind: str) -> list[dict]:
 
 
 def check_sharing(run: Path, library: Path, workers: list[int]) -> None:
-    """No skill lost or stored twice; an explorer called another's skill; no task held by two at once."""
+    """No skill lost or stored twice; an explorer called another's skill; no task learned by two, nor
+    held by two at once."""
     stored: dict[str, int] = {}
     for i in workers:
         for e in events(run / f"worker-{i}", "task_done"):
@@ -63,6 +64,8 @@ def check_sharing(run: Path, library: Path, workers: list[int]) -> None:
         for p in proposed:
             end = next((d["t"] for d in done if d["task"] == p["task"] and d["t"] >= p["t"]), float("inf"))
             spans.append((p["task"], i, p["t"], end))
+    done_by = [{e["task"] for e in events(run / f"worker-{i}", "task_done") if e["success"]} for i in workers]
+    assert not set.intersection(*done_by), f"two explorers learned {set.intersection(*done_by)}"
     for task, i, start, end in spans:
         for other, j, s2, e2 in spans:
             if other == task and j != i:

@@ -38,6 +38,15 @@ def test_a_claim_is_exclusive_and_ends_with_its_recorded_outcome(tmp_path):
     assert state["claims"] == {} and memory.claim("Craft 1 stick", 1)
 
 
+def test_a_task_completed_while_another_explorer_proposed_it_is_not_claimed(tmp_path):
+    memory = MemoryOwner(str(tmp_path / "memory.json"))
+    seen = len(memory.view(1)["memory"]["completed"])  # explorer 1 starts proposing from this memory
+    memory.claim("Craft 4 stick", 0)
+    memory.record("0:1", "Craft 4 stick", 0, True)  # ... while explorer 0 finishes the same task
+    assert not memory.claim("Craft 4 stick", 1, seen)
+    assert memory.claim("Craft 4 stick", 1, seen + 1)  # proposed again knowing it is done: a repeat
+
+
 def test_an_explorer_holds_one_claim_and_a_failed_one_frees_it(tmp_path):
     memory = MemoryOwner(str(tmp_path / "memory.json"))
     memory.claim("Mine 1 wood log", 0)

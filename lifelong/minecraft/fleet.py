@@ -250,9 +250,13 @@ def explore_worker(spec: dict[str, Any], owners: Any) -> dict[str, Any]:
         finally:
             shared.close()
     except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):  # stopped (SIGTERM, Ctrl-C): resumable
+            atomic_write_json(status, {**record, "state": "stopped", "ended": time.time()})
             raise
         error = f"explorer {index} failed: {type(exc).__name__}: {exc}"
+        if isinstance(exc, (EOFError, ConnectionError)):
+            error += (" (the fleet's owners stopped answering: the `lifelong explore` process that serves them "
+                      "is gone; continue the run with --resume)")
         atomic_write_json(status, {**record, "state": "failed", "error": error})
         raise ExplorerError(error) from exc
     atomic_write_json(status, {**record, "state": "done", "ended": time.time()})
@@ -552,6 +556,7 @@ def _terminating() -> Iterator[None]:
 def main(argv: list[str]) -> int:
     """``python -m lifelong.minecraft.fleet SPEC``: one local explorer (started by :func:`run_local`)."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("lifelong.minecraft.shared").setLevel(logging.INFO)  # claims: worker.log says why it waits
     given = json.loads(Path(argv[0]).read_text())
     with _terminating():
         try:

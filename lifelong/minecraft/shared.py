@@ -145,10 +145,14 @@ class MemoryOwner:
         return {"memory": json.loads(json.dumps(vars(self.memory))), "busy": busy}
 
     @locked
-    def claim(self, task: str, worker: int) -> bool:
-        """Claim ``task`` for ``worker`` unless another live explorer holds it. An explorer works on
-        one task at a time, so its other claims (a proposal a crash cut short) are dropped."""
+    def claim(self, task: str, worker: int, seen: int | None = None) -> bool:
+        """Claim ``task`` for ``worker`` unless another live explorer holds it, or (``seen``: how many
+        completed tasks the proposal was made from) another completed it since: the proposal raced
+        with that explorer's outcome. An explorer works on one task at a time, so its other claims
+        (a proposal a crash cut short) are dropped."""
         self.seen[worker] = time.time()
+        if seen is not None and task in self.memory.completed[seen:]:
+            return False
         held = self.claimed.get(task)
         if held is not None and int(held["worker"]) != worker and self._live(held):
             return False
@@ -244,8 +248,9 @@ class SharedCurriculum:
     Before each proposal the inner curriculum gets the fleet's memory, in which the tasks other
     explorers hold claims on count as completed (they will be, or come back as failed): so it
     proposes something else, by the same rules and prompt as a single explorer. The task it
-    proposes is claimed; if another explorer claimed it first, the memory is read again and the
-    curriculum asked again. Outcomes go to the owner under a key unique to this proposal, so a
+    proposes is claimed; if another explorer claimed it first, or completed it while this one was
+    proposing, the memory is read again and the curriculum asked again (a task the curriculum
+    chose to repeat, knowing it was done, is claimed as any other). Outcomes go to the owner under a key unique to this proposal, so a
     task finished again after a crash is not counted twice. Chest tasks (this explorer's own
     inventory) are not claimed.
     """
@@ -273,6 +278,7 @@ class SharedCurriculum:
         """Give the inner curriculum the fleet's memory; returns the tasks others are on."""
         view = self.call("view", self.worker)
         memory = Memory(**view["memory"])
+        self._seen = len(memory.completed)
         busy = [t for t in view["busy"] if t not in memory.completed]
         memory.completed = memory.completed + busy
         memory.failed = [t for t in memory.failed if t not in busy]
@@ -283,12 +289,14 @@ class SharedCurriculum:
         deadline = time.monotonic() + self.wait_s
         pause = 1.0
         while True:
-            self._sync()
+            busy = self._sync()
             task = self.inner.propose(obs)
             if task is None:
                 return None
             chest = task.meta.get("source") == "chest"
-            if chest or self.call("claim", task.name, self.worker):
+            log.info("explorer %d proposes %r (completed %d, busy %s)", self.worker, task.name,
+                     len(self.inner.memory.completed), busy)
+            if chest or self.call("claim", task.name, self.worker, self._seen):
                 self.proposals += 1
                 self.current = {"task": task.name, "key": f"{self.worker}:{self.proposals}", "claimed": not chest}
                 task.meta = {**task.meta, "worker": self.worker}
@@ -297,7 +305,8 @@ class SharedCurriculum:
                 raise RuntimeError(f"explorer {self.worker}: for {self.wait_s:.0f} s every task its curriculum "
                                    f"proposed ({task.name!r} last) was claimed by another explorer; give the "
                                    "fleet fewer --workers or a curriculum with more tasks")
-            log.info("explorer %d: %r is claimed by another explorer; proposing again", self.worker, task.name)
+            log.info("explorer %d: %r was claimed or completed by another explorer meanwhile; proposing again",
+                     self.worker, task.name)
             time.sleep(pause)  # the curriculum proposed it again although it was busy: wait for a change
             pause = min(pause * 2, 15.0)
 
