@@ -50,6 +50,7 @@ from typing import Any
 
 from lifelong.minecraft import ablations as vocab
 from lifelong.minecraft.metrics import MILESTONES, Tracker
+from lifelong.minecraft.planner import LABEL as PLANNER_LABEL
 from lifelong.runs import (
     CHECKPOINT_FILE,
     EVENTS_FILE,
@@ -60,7 +61,6 @@ from lifelong.runs import (
 
 NONE = "none"                    # the ablation column of the full system
 PLANNER = "planner"
-PLANNER_LABEL = "planner (not an LLM)"
 DONE_FILE = "bench_run.json"     # written by the runner when a run's command exited 0
 STDERR_LINES = 12                # how much of a failed run's stderr its failure reason quotes
 CONFIG_COLUMNS = ("curriculum", "ablation", "backend")
