@@ -40,6 +40,10 @@ def report(
     table.add_row("ablations", ", ".join(data["ablations"]) or "none (Voyager's full design)")
     table.add_row("world style", str(data["world_style"]))
     table.add_row("iterations", str(data["iterations"]))
+    if "workers" in data:  # `explore --workers N`: the fleet's rounds in time order, then each explorer
+        table.add_row("explorers", f"{len(data['workers'])}: " + ", ".join(
+            f"{name} {w['iterations']} iterations, {w['unique_items_count']} items"
+            for name, w in data["workers"].items()) + f"; {data['unique_items_per_hour']} unique items an hour")
     table.add_row("unique items", f"{data['unique_items_count']}: {', '.join(data['unique_items'])}")
     for key, it in data["milestones"].items():
         table.add_row(key.replace("_", " "), f"iteration {it}" if it is not None else "not reached")
