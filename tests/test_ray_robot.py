@@ -64,6 +64,10 @@ def test_unreachable_address_fails_fast_and_says_how_to_start_a_head(tmp_path):
         assert server.requests == []
     assert result.exit_code == 2 and "ray start --head" in result.output
     assert not (tmp_path / "run").exists()
+    # The settings key does what --ray does.
+    (tmp_path / "lifelong.toml").write_text(f'[ray]\naddress = "{address}"\n')
+    result = CliRunner().invoke(app, ["train-robot", "InvertedPendulum", "--reward", "human"])
+    assert result.exit_code == 2 and f"no Ray cluster answers at {address}" in result.output
 
 
 def test_auto_address_follows_ray_address_then_ray_start(tmp_path, monkeypatch):
