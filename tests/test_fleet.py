@@ -183,3 +183,13 @@ def test_resuming_a_folder_without_a_fleet_says_so(tmp_path):
                                  "--run-dir", str(tmp_path / "none")])
     out = " ".join(result.output.split())
     assert result.exit_code == 2 and "nothing to resume" in out
+
+
+def test_a_fleet_resumes_with_its_own_number_of_explorers(tmp_path):
+    run = tmp_path / "fleet"
+    run.mkdir()
+    (run / "fleet.json").write_text(json.dumps({"workers": 2}))
+    (run / "events.jsonl").write_text("")
+    result = runner.invoke(app, ["explore", "--resume", "--run-dir", str(run), "--workers", "3", "--llm", "planner"])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "a fleet of 2 explorers" in out and "without --workers" in out

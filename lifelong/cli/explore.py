@@ -238,7 +238,7 @@ def explore(
         server=server, difficulty=difficulty, program_timeout=program_timeout, time_scale=time_scale,
         ablations=ablation_flags(no_library=no_library, no_critic=no_critic, no_feedback=no_feedback),
         world_style=world_style, workers=workers, ray=ray)
-    display = FleetDisplay(iterations) if workers != 1 or ray or is_fleet_run(options) else Display(iterations)
+    display = FleetDisplay(iterations) if workers != 1 or ray or is_fleet_run(options, settings) else Display(iterations)
     try:
         report = run_explore(options, settings, on_event=display)
     except RuntimeError as exc:

@@ -17,11 +17,17 @@ from lifelong.events import Event
 from lifelong.minecraft.events import BackendChosen, RunOpened
 
 
-def is_fleet_run(options: Any) -> bool:
-    """Whether ``--resume`` names a fleet's run folder (it resumes as a fleet without --workers)."""
+def is_fleet_run(options: Any, settings: Any) -> bool:
+    """Whether ``--resume`` continues a fleet's run folder (it resumes as a fleet without --workers)."""
     from lifelong.minecraft.fleet import is_fleet
+    from lifelong.minecraft.run import explore_run_dir
 
-    return bool(options.resume and options.run_dir is not None and is_fleet(options.run_dir))
+    if not options.resume:
+        return False
+    try:
+        return is_fleet(explore_run_dir(options, settings))
+    except FileNotFoundError:  # nothing to resume: run_explore says so
+        return False
 
 
 class FleetDisplay:

@@ -139,7 +139,11 @@ def open_fleet(parent: Path, config: Any, settings: Settings) -> dict[str, Any]:
         if not path.exists():
             raise FileNotFoundError(f"nothing to resume in {parent}: it has no {FLEET_FILE} (was it run with "
                                     "--workers?). Start a new run without --resume.")
-        return json.loads(path.read_text())
+        fleet = json.loads(path.read_text())
+        if config.workers not in (1, fleet["workers"]):
+            raise ConfigError(f"{parent} is a fleet of {fleet['workers']} explorers; resume it without --workers "
+                              f"(or with --workers {fleet['workers']})")
+        return fleet
     if path.exists() or (parent / CHECKPOINT_FILE).exists():
         raise RunExists(f"{parent} already holds a run. Pass --resume to continue it, or choose another --run-dir.")
     if config.workers < 1:

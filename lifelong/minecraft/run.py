@@ -235,7 +235,7 @@ def run_explore(config: ExploreConfig, settings: Settings, on_event: EventSink =
     ``run_dir``. ``--workers``/``--ray`` hand over to :func:`lifelong.minecraft.fleet.run_fleet`, whose
     explorers come back here with ``shared`` (:class:`lifelong.minecraft.fleet.Shared`): the fleet's
     library and curriculum memory."""
-    if config.workers != 1 or config.ray or (config.resume and config.run_dir and _is_fleet(config.run_dir)):
+    if config.workers != 1 or config.ray or (config.resume and _is_fleet(explore_run_dir(config, settings))):
         from lifelong.minecraft.fleet import run_fleet
 
         check_explore_config(config)
