@@ -13,7 +13,7 @@ derives each skill's callers from the ``calls`` its records list), so it works o
   callees loaded with a called skill, so it is not a share of ``retrieved``).
 
 Skills over iterations and the rounds' calls come from the run's events (the bench table's
-``skills`` and ``library_calls`` columns, :func:`lifelong.bench.run_rows`).
+``skills`` and ``library_calls`` columns, :func:`lifelong.minecraft.bench.run_rows`).
 """
 
 from __future__ import annotations

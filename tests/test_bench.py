@@ -1,4 +1,4 @@
-"""The benchmark runner (lifelong/bench.py) on a grid whose runs are a tiny real command.
+"""The benchmark runner (lifelong/minecraft/bench.py) on a grid whose runs are a tiny real command.
 
 The command is a Python script that writes what ``lifelong explore`` writes (step and
 skill_stored events, a checkpoint), can burn CPU, and fails on request, so parallelism, resume,
@@ -19,9 +19,9 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from lifelong import bench
-from lifelong.bench import Grid, RunSpec, mean_ci, run_grid
+from lifelong.minecraft import bench
 from lifelong.minecraft.ablations import AblationError
+from lifelong.minecraft.bench import Grid, RunSpec, mean_ci, run_grid
 
 FAKE = r'''
 import json, os, sys, time
@@ -209,7 +209,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from test_bench import FAKE
-from lifelong.bench import Grid, run_grid
+from lifelong.minecraft.bench import Grid, run_grid
 script = Path(sys.argv[1]) / "fake_explore.py"
 script.write_text(FAKE)
 command = lambda spec, grid, run_dir, resume: [sys.executable, str(script), str(run_dir), "2", str(spec.seed)]

@@ -1,6 +1,6 @@
 """`lifelong bench`: a grid of exploration runs (curriculum x ablation x seed x back end).
 
-Flags in, :class:`lifelong.bench.Grid` out, :func:`lifelong.bench.run_grid` runs it; this module
+Flags in, :class:`lifelong.minecraft.bench.Grid` out, :func:`lifelong.minecraft.bench.run_grid` runs it; this module
 prints each run as it ends, the failures with their reasons, the summary table (labelled with the
 back end: the planner is "planner (not an LLM)") and the cores' utilisation. Running it again on
 the same ``--out`` skips finished runs and resumes interrupted ones.
@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lifelong import bench
 from lifelong.cli.common import console, err_console, fail, print_json, user_errors
+from lifelong.minecraft import bench
 from lifelong.minecraft.ablations import AblationError
 from lifelong.minecraft.metrics import MILESTONES
 
