@@ -61,10 +61,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from lifelong.config import LLMSettings
+    from lifelong.host import default_workers
     from lifelong.llm import LLM
     from lifelong.openai_server import ChatServer
     from lifelong.robotics.eureka import EurekaConfig, EurekaWorld
-    from lifelong.robotics.pool import default_workers
     from lifelong.robotics.ppo import train
     from lifelong.robotics.reward import load_reward
     from lifelong.robotics.tasks import load_card

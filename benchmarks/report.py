@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lifelong.host import git_commit
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
@@ -37,14 +39,10 @@ HEADER = ["| Command | What it measures | Measured | Run |", "|---|---|---|---|"
 Record = dict[str, Any]
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
-
-
 def provenance() -> dict[str, Any]:
     """Where and when a result was measured: commit (and whether the tree had edits), date, load."""
-    return {"commit": _git("rev-parse", "HEAD"), "dirty": bool(_git("status", "--porcelain", "--",
-                                                                       "lifelong", "benchmarks", "bridges")),
+    commit, dirty = git_commit(ROOT, paths=("lifelong", "benchmarks", "bridges"), untracked=True)
+    return {"commit": commit or "", "dirty": dirty,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2)}
 

@@ -28,7 +28,6 @@ import http.client
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from common import emit
 from library_bench import PrecomputedEmbedder, descriptions
 
 from lifelong.embeddings import Embedder
+from lifelong.host import free_port
 from lifelong.library import SkillLibrary
 from lifelong.web.catalog import Catalog
 
@@ -81,12 +81,6 @@ def build(root: Path, n: int, seed: int) -> tuple[SkillLibrary, list[str], dict[
     index_s = time.perf_counter() - t0
     library.close()
     return library, queries, {"embed_s": round(embed_s, 1), "add_s": round(add_s, 1), "index_s": round(index_s, 1)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(library: Path, runs: Path, port: int) -> subprocess.Popen:

@@ -1,4 +1,5 @@
-"""The benchmark runner (lifelong/minecraft/bench.py) on a grid whose runs are a tiny real command.
+"""The benchmark runner (lifelong/bench.py) on Minecraft's curriculum grid (lifelong/minecraft/bench.py)
+whose runs are a tiny real command.
 
 The command is a Python script that writes what ``lifelong explore`` writes (step and
 skill_stored events, a checkpoint), can burn CPU, and fails on request, so parallelism, resume,
@@ -19,9 +20,10 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
+from lifelong.bench import BenchError, fmt_ci, mean_ci
 from lifelong.minecraft import bench
 from lifelong.minecraft.ablations import AblationError
-from lifelong.minecraft.bench import Grid, RunSpec, mean_ci, run_grid
+from lifelong.minecraft.bench import Grid, RunSpec, run_grid
 
 FAKE = r'''
 import json, os, sys, time
@@ -100,6 +102,31 @@ def test_runs_in_parallel_resumes_failures_and_keeps_the_others(tmp_path, fake):
     assert json.loads((out / "grid.json").read_text())["outcomes"][0]["status"] in ("done", "skipped")
 
 
+def test_runner_takes_any_world_s_specs(tmp_path):
+    """The generic runner knows nothing of Minecraft: a spec is any dataclass with a name, and the
+    world's function turns it into a command; done runs are skipped, started ones resumed."""
+    from dataclasses import dataclass
+
+    from lifelong.bench import run_specs
+
+    @dataclass(frozen=True)
+    class Card:
+        name: str
+
+    def command(spec: Card, run_dir: Path, resume: bool) -> list[str]:
+        return [sys.executable, "-c", f"open({str(run_dir / 'checkpoint.json')!r}, 'a').write('{spec.name}')",
+                *(["--resume"] if resume else [])]
+
+    specs = [Card("Hopper"), Card("Ant")]
+    first = run_specs(specs, tmp_path, command, iterations=1, workers=2)
+    assert {o.run: o.status for o in first.outcomes} == {"Hopper": "done", "Ant": "done"}
+    assert json.loads((tmp_path / "Ant" / "bench_run.json").read_text())["name"] == "Ant"
+    (tmp_path / "Ant" / "bench_run.json").unlink()  # started, not finished: resumed
+    second = run_specs(specs, tmp_path, command, iterations=1, workers=2)
+    assert {o.run: (o.status, o.resumed) for o in second.outcomes} == {"Hopper": ("skipped", False),
+                                                                      "Ant": ("done", True)}
+
+
 def test_summary_is_mean_and_t_interval_across_seeds(tmp_path, fake):
     grid = Grid(curricula=["auto"], seeds=[1, 2, 3], iterations=3)
     run_grid(grid, tmp_path / "g", workers=2, command=fake)
@@ -121,11 +148,11 @@ def test_mean_ci_matches_scipy_and_says_when_it_cannot():
     mean, half = mean_ci(values)
     assert (mean - half, mean + half) == pytest.approx((lo, hi))
     assert mean_ci([7]) == (7, None) and mean_ci([]) == (None, None)
-    assert bench.fmt_ci(7, None) == "7.0"
+    assert fmt_ci(7, None) == "7.0"
 
 
 def test_unknown_names_are_refused_with_the_valid_ones():
-    with pytest.raises(bench.BenchError, match="valid ones are none, no-library, no-critic, no-feedback"):
+    with pytest.raises(BenchError, match="valid ones are none, no-library, no-critic, no-feedback"):
         Grid(ablations=["no-skills"])
     with pytest.raises(AblationError, match="valid ones are auto, random"):
         Grid(curricula=["voyager"])

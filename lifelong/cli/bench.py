@@ -1,8 +1,9 @@
 """`lifelong bench`: a grid of exploration runs (curriculum x ablation x seed x back end).
 
-Flags in, :class:`lifelong.minecraft.bench.Grid` out, :func:`lifelong.minecraft.bench.run_grid` runs it; this module
-prints each run as it ends, the failures with their reasons, the summary table (labelled with the
-back end: the planner is "planner (not an LLM)") and the cores' utilisation. Running it again on
+Flags in, :class:`lifelong.minecraft.bench.Grid` out, :func:`lifelong.minecraft.bench.run_grid`
+runs it (through the generic runner, :mod:`lifelong.bench`); this module prints each run as it
+ends, the failures with their reasons, the summary table (labelled with the back end: the planner
+is "planner (not an LLM)") and the cores' utilisation. Running it again on
 the same ``--out`` skips finished runs and resumes interrupted ones.
 """
 
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from lifelong.bench import BenchError, Outcome, utilisation_line
 from lifelong.cli.common import console, err_console, fail, print_json, user_errors
 from lifelong.minecraft import bench
 from lifelong.minecraft.ablations import AblationError
@@ -47,7 +49,7 @@ def summary_table(summary: list[dict[str, Any]]) -> Table:
     return table
 
 
-@user_errors(bench.BenchError, AblationError, OSError)
+@user_errors(BenchError, AblationError, OSError)
 def bench_command(
     size: Annotated[str, typer.Option(help="preset grid: small (minutes, what CI runs) or full (Voyager's "
                                       "study: hours); the flags below override it")] = "small",
@@ -80,7 +82,7 @@ def bench_command(
     shown.print(f"{len(runs)} runs of {grid.iterations} iterations into {out} "
                 f"(back ends: {', '.join(map(bench.backend_label, grid.backends))})", highlight=False)
 
-    def on_outcome(o: bench.Outcome) -> None:
+    def on_outcome(o: Outcome) -> None:
         note = {"done": f"done in {o.wall_s:.0f} s" + (" (resumed)" if o.resumed else ""),
                 "skipped": "finished before, skipped", "failed": "FAILED"}[o.status]
         shown.print(f"  {o.run}: {note}", highlight=False)
@@ -92,7 +94,7 @@ def bench_command(
                     "utilisation": result.utilisation, "wall_s": result.wall_s})
     else:
         console.print(summary_table(summary))
-        console.print(bench.utilisation_line(result), highlight=False)
+        console.print(utilisation_line(result), highlight=False)
     for line in bench.tick_rate_warnings(grid, out / "runs"):
         err_console.print(f"[yellow]{line}[/]", highlight=False)
         console.print(f"table: {out / 'table.csv'}  summary: {out / 'summary.csv'}", highlight=False)

@@ -102,7 +102,8 @@ def executor_for(config: Path | None, ray: str | None) -> Executor:
 def _train_jobs(jobs: list[dict[str, Any]], names: list[str], threads: int,
                 json_mode: bool, executor: Executor) -> list[dict[str, Any]]:
     """Run the jobs in worker processes (seeds side by side when cores allow), with progress bars."""
-    from lifelong.robotics.pool import default_workers, job_timeout_s
+    from lifelong.host import default_workers
+    from lifelong.robotics.pool import job_timeout_s
 
     with _progress(json_mode) as bars:
         ids = [bars.add_task(name, total=job["steps"], sps="-") for name, job in zip(names, jobs, strict=True)]

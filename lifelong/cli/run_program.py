@@ -9,7 +9,6 @@ prints the final observation: inventory as {"item": count}, chat, and any error.
 from __future__ import annotations
 
 import re
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -26,14 +25,9 @@ from lifelong.cli.common import (
     print_json,
     settings_from,
 )
+from lifelong.host import free_port
 from lifelong.minecraft.limits import PROGRAM_TIMEOUT_S, VIEWER_PORT
 from lifelong.minecraft.server import DEFAULT_VERSION, ServerAddress, ServerTarget
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def parse_gives(gives: list[str]) -> dict[str, int]:
@@ -140,7 +134,7 @@ def run_program(
             scale = time_scale if time_scale is not None else settings_from(config).minecraft.time_scale
             if world is None:
                 tmp = tempfile.TemporaryDirectory(prefix="lifelong-world-")
-            embedded = EmbeddedServer(world_dir=world or tmp.name, port=port or _free_port(), seed=seed,
+            embedded = EmbeddedServer(world_dir=world or tmp.name, port=port or free_port(), seed=seed,
                                       time_scale=scale)
             if not json_out:
                 console.print(f"starting the embedded server (seed {seed}) ...")

@@ -1,17 +1,18 @@
-"""The curriculum benchmark: a grid of ``lifelong explore`` runs, in parallel, resumable, tidied.
+"""Minecraft's curriculum benchmark: a grid of ``lifelong explore`` runs, in parallel, resumable, tidied.
+
+Voyager's study measures curricula and ablations by unique items over prompting iterations and the
+iteration of each tech-tree milestone; this module says what that grid is and what comes out of it.
+Running it is the generic runner's job (:func:`lifelong.bench.run_specs`: ``workers`` at a time,
+resumable, failures collected); here are the Minecraft specifics it is given and the tables made of
+what the runs wrote.
 
 A grid is every combination of curriculum x ablation x seed x back end. Each combination is one
 ``lifelong explore`` subprocess with its own run folder, its own skill library and its own
 embedded server on a free port, so a run that crashes costs only itself, and the runs share
 nothing that could make one seed's result depend on another's. Runs go ``workers`` at a time,
 by default one per core this process may use (``os.sched_getaffinity``): a run is one Python
-process plus its Node server and bot, about one core's work at ``--time-scale`` 4-8.
-
-Resuming is the run folder's business: a run whose ``bench_run.json`` says it finished the
-grid's iterations is skipped, one that started and stopped is continued with ``--resume``
-(``lifelong explore`` checkpoints every round), one that never started starts. A failed run is
-reported with the last lines of its stderr and the rest of the grid goes on; its folder is kept,
-so the next call resumes it.
+process plus its Node server and bot, about one core's work at ``--time-scale`` 4-8. A run that
+started and stopped is continued with ``lifelong explore --resume`` (it checkpoints every round).
 
 Outputs, in the grid's folder (written atomically):
 
@@ -31,60 +32,41 @@ anything starts.
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import json
-import math
-import os
 import re
-import shutil
-import socket
-import statistics
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lifelong.bench import (
+    BenchError,
+    GridResult,
+    Outcome,
+    csv_text,
+    fmt_ci,
+    lifelong_argv,
+    mean_ci,
+    run_specs,
+)
+from lifelong.host import free_port
 from lifelong.minecraft import ablations as vocab
 from lifelong.minecraft.metrics import MILESTONES, Tracker
 from lifelong.minecraft.planner import LABEL as PLANNER_LABEL
-from lifelong.runs import (
-    CHECKPOINT_FILE,
-    EVENTS_FILE,
-    atomic_write_json,
-    atomic_write_text,
-    read_events,
-)
+from lifelong.runs import EVENTS_FILE, atomic_write_json, atomic_write_text, read_events
 
 NONE = "none"                    # the ablation column of the full system
 PLANNER = "planner"
-DONE_FILE = "bench_run.json"     # written by the runner when a run's command exited 0
-STDERR_LINES = 12                # how much of a failed run's stderr its failure reason quotes
 CONFIG_COLUMNS = ("curriculum", "ablation", "backend")
 TABLE_COLUMNS = ("run", *CONFIG_COLUMNS, "seed", "iteration", "unique_items", "skills", "success",
                  "library_calls", *MILESTONES)
-SIZES = ("small", "full")
-SIZE_ENV = "LIFELONG_BENCH_SIZE"
-
-
-class BenchError(ValueError):
-    """A grid that cannot run as given; the message says what is wrong and what is valid."""
 
 
 def backend_label(backend: str) -> str:
     """What figures and tables call a back end: the planner is never passed off as an LLM."""
     return PLANNER_LABEL if backend == PLANNER else backend
 
-
-def bench_size(default: str = "small") -> str:
-    """``$LIFELONG_BENCH_SIZE`` (small or full), checked."""
-    size = os.environ.get(SIZE_ENV, default) or default
-    if size not in SIZES:
-        raise BenchError(f"{SIZE_ENV}={size!r} is not a size: use one of {', '.join(SIZES)}")
-    return size
 
 
 def _slug(text: str) -> str:
@@ -170,18 +152,6 @@ def valid_ablations() -> list[str]:
     return [NONE, *vocab.ABLATIONS]
 
 
-def free_port() -> int:
-    """A port nothing listens on now, for one run's embedded server."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def lifelong_argv() -> list[str]:
-    """How to start the ``lifelong`` command with this interpreter (and so this checkout)."""
-    return [sys.executable, "-c", "from lifelong.cli import main; main()"]
-
-
 def explore_command(spec: RunSpec, grid: Grid, run_dir: Path, resume: bool) -> list[str]:
     """The ``lifelong explore`` command of one run. A resumed run keeps its own port (its server may
     still be up); the rest is passed again, which the run folder accepts as the same values."""
@@ -198,138 +168,6 @@ def explore_command(spec: RunSpec, grid: Grid, run_dir: Path, resume: bool) -> l
 Command = Callable[[RunSpec, Grid, Path, bool], list[str]]
 
 
-@dataclass
-class Outcome:
-    """What became of one run in this call: done (now), skipped (done before) or failed (why)."""
-
-    run: str
-    status: str
-    wall_s: float = 0.0
-    resumed: bool = False
-    reason: str = ""
-
-
-@dataclass
-class GridResult:
-    out: Path
-    outcomes: list[Outcome]
-    wall_s: float
-    workers: int
-    utilisation: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def failures(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    def failure_report(self) -> str:
-        """Which runs failed and why (their stderr's last lines), or '' when none did."""
-        return "\n".join(f"run {o.run} failed: {o.reason}" for o in self.failures)
-
-
-def default_workers() -> int:
-    """One run per core this process may use (its CPU affinity, not the machine's count)."""
-    return max(1, len(os.sched_getaffinity(0)))
-
-
-def is_done(run_dir: Path, iterations: int) -> bool:
-    """A run finished when its command exited 0 for at least ``iterations`` iterations."""
-    path = run_dir / DONE_FILE
-    return path.exists() and int(json.loads(path.read_text()).get("iterations", 0)) >= iterations
-
-
-def has_started(run_dir: Path) -> bool:
-    return (run_dir / CHECKPOINT_FILE).exists() or (run_dir / EVENTS_FILE).exists()
-
-
-def _tail(path: Path, lines: int = STDERR_LINES) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    return "\n".join(text.strip().splitlines()[-lines:]) or "(no output on stderr)"
-
-
-def die_with_parent(cmd: list[str]) -> list[str]:
-    """``cmd`` run so that it gets SIGTERM when the runner dies (a notebook kernel killed, a kill -9):
-    no run goes on without an owner; ``lifelong explore`` stops its server on SIGTERM, and the next
-    call resumes the run. util-linux's ``setpriv --pdeathsig`` (Linux's PR_SET_PDEATHSIG, kept
-    across exec), where it exists; otherwise the command as it is."""
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM", "--", *cmd] if setpriv and sys.platform.startswith("linux") else cmd
-
-
-class _Running:
-    """One run's subprocess, its output files and its clock."""
-
-    def __init__(self, spec: RunSpec, run_dir: Path, cmd: list[str], resumed: bool, env: dict[str, str]) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.spec, self.run_dir, self.cmd, self.resumed = spec, run_dir, cmd, resumed
-        self.t0 = time.perf_counter()
-        with (run_dir / "bench.stdout").open("wb") as out, (run_dir / "bench.stderr").open("wb") as err:
-            self.proc = subprocess.Popen(die_with_parent(cmd), stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL, env=env)
-
-    def finish(self, iterations: int) -> Outcome:
-        wall = round(time.perf_counter() - self.t0, 1)
-        if self.proc.returncode != 0:
-            return Outcome(self.spec.name, "failed", wall, self.resumed,
-                           f"exit {self.proc.returncode}\n{_tail(self.run_dir / 'bench.stderr')}")
-        atomic_write_json(self.run_dir / DONE_FILE, {"iterations": iterations, "wall_s": wall,
-                                                     "command": self.cmd, **asdict(self.spec)})
-        return Outcome(self.spec.name, "done", wall, self.resumed)
-
-
-def cpu_times() -> tuple[float, float]:
-    """(busy, total) jiffies of every core from /proc/stat, for the machine's utilisation."""
-    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
-    return sum(fields) - idle, sum(fields)
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process's finished children (and theirs, when they waited for them)."""
-    t = os.times()
-    return t.children_user + t.children_system
-
-
-class CpuMeter:
-    """CPU seconds of the processes a grid started that left its process tree: the embedded
-    servers detach from the run that started them, so the runner's children's times
-    (``os.times``) miss them. Found by their command line, which names the runs folder; sampled
-    from /proc every 2 s (a server's last seconds can be missed). Elsewhere than Linux, 0."""
-
-    def __init__(self, runs: Path) -> None:
-        self.marker = str(Path(runs).resolve())
-        self.seen: dict[int, float] = {}
-        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self.root = os.getpid()
-
-    def sample(self) -> None:
-        stats: dict[int, tuple[int, float]] = {}
-        for entry in Path("/proc").glob("[0-9]*"):
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                stats[int(entry.name)] = (int(fields[1]), (float(fields[11]) + float(fields[12])) / self.tick)
-            except (OSError, IndexError, ValueError):
-                continue
-        ours = {self.root}
-        changed = True
-        while changed:
-            before = len(ours)
-            ours |= {pid for pid, (ppid, _) in stats.items() if ppid in ours}
-            changed = len(ours) != before
-        for pid, (_, cpu) in stats.items():
-            if pid not in ours and self._names_runs(pid):
-                self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
-
-    def _names_runs(self, pid: int) -> bool:
-        try:
-            return self.marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            return False
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.seen.values())
-
-
 def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command | None = None,
              on_outcome: Callable[[Outcome], None] | None = None, env: dict[str, str] | None = None,
              poll_s: float = 0.2, runs: Path | None = None) -> GridResult:
@@ -340,61 +178,10 @@ def run_grid(grid: Grid, out: Path, workers: int | None = None, command: Command
     out = Path(out)
     runs = Path(runs) if runs is not None else out / "runs"
     command = command or explore_command
-    workers = workers or default_workers()
-    env = {**os.environ, **(env or {})}
-    pending = list(grid.runs())
-    outcomes: list[Outcome] = []
-    running: list[_Running] = []
-    t0, (busy0, total0), child0 = time.perf_counter(), cpu_times(), _children_cpu()
-    meter, next_sample = CpuMeter(runs), 0.0
-
-    def report(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-
-    try:
-        while pending or running:
-            while pending and len(running) < workers:
-                spec = pending.pop(0)
-                run_dir = runs / spec.name
-                if is_done(run_dir, grid.iterations):
-                    report(Outcome(spec.name, "skipped"))
-                    continue
-                resume = has_started(run_dir)
-                running.append(_Running(spec, run_dir, command(spec, grid, run_dir, resume), resume, env))
-            time.sleep(poll_s)
-            if time.perf_counter() >= next_sample:
-                meter.sample()
-                next_sample = time.perf_counter() + 2.0
-            for job in [j for j in running if j.proc.poll() is not None]:
-                running.remove(job)
-                report(job.finish(grid.iterations))
-    finally:
-        _stop(running)
-    wall = time.perf_counter() - t0
-    busy1, total1 = cpu_times()
-    cores = os.cpu_count() or 1
-    utilisation = {"machine_busy": round((busy1 - busy0) / max(total1 - total0, 1e-9), 3),
-                   "grid_cores": round((_children_cpu() - child0 + meter.seconds) / max(wall, 1e-9), 2),
-                   "workers": workers, "cores": cores}
-    result = GridResult(out, outcomes, round(wall, 1), workers, utilisation)
+    result = run_specs(grid.runs(), runs, lambda spec, run_dir, resume: command(spec, grid, run_dir, resume),
+                       grid.iterations, workers=workers, on_outcome=on_outcome, env=env, poll_s=poll_s)
     write_outputs(grid, out, result, runs)
     return result
-
-
-def _stop(running: list[_Running], grace_s: float = 30.0) -> None:
-    """On Ctrl-C or an error: SIGTERM each run still going (``lifelong explore`` then stops its own
-    server through its finally blocks) and wait for it; a later call resumes them."""
-    for job in running:
-        job.proc.terminate()
-    deadline = time.monotonic() + grace_s
-    for job in running:
-        try:
-            job.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            job.proc.kill()
-            job.proc.wait()
 
 
 # ---- the tidy table and the summary ---------------------------------------------------------
@@ -431,26 +218,6 @@ def tidy_rows(grid: Grid, out: Path, runs: Path | None = None) -> list[dict[str,
     return [row for spec in grid.runs() for row in run_rows(spec, runs / spec.name)]
 
 
-def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Mean and the half-width of its ``confidence`` interval (Student's t, n-1 degrees of freedom);
-    the half-width is None for fewer than two values (no spread to estimate)."""
-    if not values:
-        return None, None
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, None
-    from scipy import stats
-
-    t = float(stats.t.ppf((1 + confidence) / 2, len(values) - 1))
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
-
-
-def fmt_ci(mean: float | None, half: float | None, digits: int = 1) -> str:
-    if mean is None:
-        return "-"
-    return f"{mean:.{digits}f}" if half is None else f"{mean:.{digits}f} ± {half:.{digits}f}"
-
-
 def summarise(rows: Iterable[dict[str, Any]], grid: Grid) -> list[dict[str, Any]]:
     """A row per configuration: unique items at the last iteration and each milestone's first
     iteration, mean ± 95% CI across the seeds that have rows (milestones: that reached it)."""
@@ -475,21 +242,13 @@ def summarise(rows: Iterable[dict[str, Any]], grid: Grid) -> list[dict[str, Any]
     return summary
 
 
-def _csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def write_outputs(grid: Grid, out: Path, result: GridResult | None = None,
                   runs: Path | None = None) -> list[dict[str, Any]]:
     """table.csv, summary.csv/.json and grid.json in ``out``; returns the summary."""
     rows = tidy_rows(grid, out, runs)
     summary = summarise(rows, grid)
-    atomic_write_text(out / "table.csv", _csv(rows, TABLE_COLUMNS))
-    atomic_write_text(out / "summary.csv", _csv(summary, list(summary[0]) if summary else CONFIG_COLUMNS))
+    atomic_write_text(out / "table.csv", csv_text(rows, TABLE_COLUMNS))
+    atomic_write_text(out / "summary.csv", csv_text(summary, list(summary[0]) if summary else CONFIG_COLUMNS))
     atomic_write_json(out / "summary.json", summary)
     record: dict[str, Any] = {"grid": asdict(grid), "runs": [s.name for s in grid.runs()],
                               "runs_dir": str(runs if runs is not None else out / "runs")}
@@ -513,18 +272,11 @@ def read_table(out: Path) -> list[dict[str, Any]]:
         return [{k: typed(k, v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
-def utilisation_line(result: GridResult) -> str:
-    u = result.utilisation
-    return (f"{len(result.outcomes)} runs in {result.wall_s:.0f} s with {u['workers']} workers: machine "
-            f"{100 * u['machine_busy']:.0f}% busy over {u['cores']} cores; the grid's processes used "
-            f"{u['grid_cores']:.2f} cores on average")
-
-
 def summary_json(summary: list[dict[str, Any]]) -> str:
     return json.dumps(summary, indent=2, default=str)
 
 
-# ---- published figures and recorded full-size results ----------------------------------------
+# ---- Voyager's published figures ------------------------------------------------------------
 
 # Voyager's paper (Wang et al. 2023), Table 1 (tech-tree milestones: prompting iterations, mean ±
 # std over 3 seeds, and how many seeds reached it) and its headline (63 unique items in 160
@@ -559,39 +311,6 @@ def beside_voyager(summary: list[dict[str, Any]]) -> list[dict[str, str]]:
                         "unique_items": published.get("unique_items", NOT_TRANSCRIBED),
                         **{m: published.get(m, "n/a") for m in MILESTONES}})
     return out
-
-
-def git_commit(path: Path | None = None) -> tuple[str | None, bool]:
-    """The checkout's commit and whether it had uncommitted changes (None outside git)."""
-    cwd = path or Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                                    capture_output=True, text=True, check=True).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        return None, False
-    return commit, dirty
-
-
-def save_record(path: Path, payload: dict[str, Any], wall_s: float) -> dict[str, Any]:
-    """A full-size result kept next to its notebook: the data, the commit, the date, the wall time."""
-    commit, dirty = git_commit()
-    record = {"commit": commit, "dirty": dirty, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "wall_s": round(wall_s, 1), "cores": len(os.sched_getaffinity(0)), **payload}
-    atomic_write_json(Path(path), record)
-    return record
-
-
-def load_record(path: Path) -> dict[str, Any] | None:
-    path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def record_line(record: dict[str, Any]) -> str:
-    return (f"recorded full-size run: commit {str(record.get('commit'))[:10]}"
-            f"{' (with uncommitted changes)' if record.get('dirty') else ''}, {record.get('date')}, "
-            f"wall time {record['wall_s'] / 3600:.2f} h on {record.get('cores')} cores")
 
 
 def curves(rows: Iterable[dict[str, Any]], key: str = "unique_items") -> dict[tuple[str, str, str], dict[str, list]]:

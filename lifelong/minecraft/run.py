@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 from lifelong.config import ConfigError, Settings
 from lifelong.events import Event, EventSink, LLMUsage, ignore
+from lifelong.host import free_port
 from lifelong.library import SkillLibrary
 from lifelong.llm import LLM
 from lifelong.loop import Loop
@@ -356,13 +356,6 @@ def _explore_server(run: RunDir, meta: dict[str, Any], difficulty: str, on_event
 
 
 # ---- solving one task -----------------------------------------------------------------------
-
-def free_port() -> int:
-    """A port nothing listens on, so a solve never collides with another run's server."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def solve_port(world: Path, asked: int | None) -> int:
     """The port of this run's server when a killed run left it running, else --port, else a free one."""

@@ -35,6 +35,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from lifelong.host import default_workers
+
 PRELOAD = ["numpy", "torch", "mujoco", "gymnasium", "lifelong.robotics.ppo",
            "lifelong.robotics.reward", "lifelong.sandbox", "pyseccomp"]
 # A training worker peaks near 350 MB of private memory (HalfCheetah, 64 envs); a reward needs
@@ -42,14 +44,6 @@ PRELOAD = ["numpy", "torch", "mujoco", "gymnasium", "lifelong.robotics.ppo",
 WORKER_MEMORY_MB = 4096
 _context: Any = None
 _progress: Connection | None = None  # in a worker: the pipe to the parent (one job per process)
-
-
-def default_workers() -> int:
-    """One job per core the process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def job_timeout_s(steps: int) -> float:
