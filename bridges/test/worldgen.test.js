@@ -109,30 +109,7 @@ test('every seed has trees, exposed stone and surface iron + coal near spawn', (
     const gen = generation({ seed, registry })
     const t = createTerrain(seed)
     assert.ok(t.spawn.y > SEA_LEVEL, 'spawn on dry land')
-    const near = []
-    const p = { x: 0, y: 0, z: 0 }
-    const scx = Math.floor(t.spawn.x / 16); const scz = Math.floor(t.spawn.z / 16)
-    for (let cx = scx - 2; cx <= scx + 2; cx++) {
-      for (let cz = scz - 2; cz <= scz + 2; cz++) {
-        const chunk = gen(cx, cz)
-        for (p.x = 0; p.x < 16; p.x++) {
-          for (p.z = 0; p.z < 16; p.z++) {
-            const wx = cx * 16 + p.x; const wz = cz * 16 + p.z
-            if (Math.hypot(wx - t.spawn.x, wz - t.spawn.z) > 24) continue
-            // the topmost solid block: what a bot sees from above
-            for (p.y = 159; p.y > BEDROCK_Y; p.y--) {
-              const id = chunk.getBlockStateId(p)
-              if (id === 0) continue
-              const n = registry.blocksByStateId[id].name
-              if (n === 'short_grass' || n.endsWith('_leaves')) { near.push(n); continue }
-              near.push(n)
-              break
-            }
-            for (let y = 60; y < 110; y++) { p.y = y; const n = registry.blocksByStateId[chunk.getBlockStateId(p)].name; if (n.endsWith('_log')) near.push(n) }
-          }
-        }
-      }
-    }
+    const near = nearSpawn(gen, t)
     const count = n => near.filter(x => x === n).length
     const logs = near.filter(n => n.endsWith('_log')).length
     assert.ok(logs >= 15, `seed ${seed}: ${logs} logs near spawn`)
