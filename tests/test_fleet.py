@@ -43,6 +43,22 @@ def events(run: Path, kind: str) -> list[dict]:
     return out
 
 
+def wait_into_next_task(worker_run: Path, proc: subprocess.Popen, log: Path) -> None:
+    """Wait until the explorer has finished a round, then 2 s more: into its next task."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not events(worker_run, "step") and proc.poll() is None:
+        time.sleep(0.5)
+    assert events(worker_run, "step"), log.read_text()[-3000:]
+    time.sleep(2)
+
+
+def in_progress(worker_run: Path) -> list[str]:
+    """The claimed task an explorer's checkpoint holds in progress (none, or one)."""
+    checkpoint = json.loads((worker_run / "checkpoint.json").read_text())
+    current = checkpoint["world"]["curriculum"].get("current") or {}
+    return [current["task"]] if current.get("claimed") else []
+
+
 def check_sharing(run: Path, library: Path, workers: list[int]) -> None:
     """No skill lost or stored twice; an explorer called another's skill; no task learned by two, nor
     held by two at once."""
@@ -82,11 +98,7 @@ def test_local_explorers_share_a_library_survive_kill_9_and_a_failed_one(tmp_pat
     proc = lifelong("explore", "--workers", "3", "--llm", "planner", "--iterations", "4", "--time-scale", "8",
                     "--seed", "1", "--run-dir", str(run), "--library", str(library), log=log)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not events(run / "worker-0", "step") and proc.poll() is None:
-            time.sleep(0.5)
-        assert events(run / "worker-0", "step"), log.read_text()[-3000:]
-        time.sleep(2)  # into its next task
+        wait_into_next_task(run / "worker-0", proc, log)
         pid = json.loads((run / "worker-0" / "worker.json").read_text())["pid"]
         os.kill(pid, signal.SIGKILL)
         assert proc.wait(timeout=420) == 0, log.read_text()[-3000:]
@@ -101,10 +113,13 @@ def test_local_explorers_share_a_library_survive_kill_9_and_a_failed_one(tmp_pat
     restarted = events(run, "worker_restarted")
     assert [r["worker"] for r in restarted] == [0] and "signal 9" in restarted[0]["why"]
     assert events(run / "worker-0", "resumed")
-    assert sorted(d["worker"] for d in events(run, "worker_done")) == [0, 1]
+    done = events(run, "worker_done")
+    assert sorted(d["worker"] for d in done) == [0, 1]
     check_sharing(run, library, [0, 1])
     memory = json.loads((run / "shared-memory.json").read_text())
-    assert memory["claims"] == {}
+    assert memory["claims"] == {}  # ... and a task still in progress when an explorer ran out of
+    for d in done:                 # iterations was released, and its checkpoint keeps it for --resume
+        assert d["released"] == in_progress(run / f"worker-{d['worker']}"), d
     outcomes = {(i, e["task"], e["iteration"]) for i in (0, 1) for e in events(run / f"worker-{i}", "task_done")}
     assert memory["memory"]["finished"] == len(outcomes)  # each outcome counted once, the killed one's too
     report = runner.invoke(app, ["report", str(run), "--json", "--no-plot"])
@@ -133,11 +148,7 @@ def test_two_explorers_on_a_ray_cluster_share_a_library_and_survive_losing_a_nod
                         "3", "--time-scale", "8", "--seed", "3", "--run-dir", str(run), "--library", str(library),
                         log=log)
         try:
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline and not events(run / "worker-1", "step") and proc.poll() is None:
-                time.sleep(0.5)
-            assert events(run / "worker-1", "step"), log.read_text()[-3000:]
-            time.sleep(2)  # into its next task
+            wait_into_next_task(run / "worker-1", proc, log)
             first = json.loads((run / "worker-1" / "worker.json").read_text())
             cluster.remove_node(next(n for n in nodes if n.node_id == first["node"]))  # explorer 1's node dies
             assert proc.wait(timeout=420) == 0, log.read_text()[-3000:]

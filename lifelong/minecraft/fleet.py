@@ -110,10 +110,14 @@ class WorkerFailed(Event, logged_as="worker_failed"):
 
 
 class WorkerDone(Event, logged_as="worker_done"):
+    """An explorer spent its iterations; ``released`` is the task it was still on (its checkpoint
+    keeps it, and ``--resume`` with more ``--iterations`` claims it again), now free for the others."""
+
     worker: int
     iterations: int
     unique_items: int
     skills: int
+    released: list[str] = dataclasses.field(default_factory=list)
 
 
 class WorkerProgress(Event):
@@ -323,8 +327,9 @@ class Supervisor:
 
     def finished(self, index: int, result: dict[str, Any]) -> None:
         self.done[index] = result
+        released = self.memory("release", index, "its explorer spent its iterations with the task in progress")
         self.emit(WorkerDone(index, int(result.get("iterations") or 0), int(result.get("unique_items_count") or 0),
-                             int(result.get("skills_learned") or 0)))
+                             int(result.get("skills_learned") or 0), released))
 
     def failure(self, index: int, error: str) -> None:
         self.failed[index] = error

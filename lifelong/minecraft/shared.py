@@ -17,7 +17,8 @@ stored; an identical re-add (a task redone after a crash) returns the stored ver
 explorers don't learn the same thing) and the *claims*: an explorer claims a task before working
 on it, and another cannot claim it meanwhile. A claim belongs to its explorer's index, so an
 explorer restarted after a crash (which resumes the task from its checkpoint) keeps it; it is
-released when its explorer is given up, or when nothing was heard from it for ``lease_s``
+released when its explorer is given up or has spent its iterations mid-task (``--resume`` with
+more iterations claims it again), or when nothing was heard from it for ``lease_s``
 (a worker on a dead node that nobody restarts). Outcomes are recorded at most once per key
 (an outcome replayed after a crash is ignored). Its state is written atomically after every
 change, so ``--resume`` after the head was killed continues with it.
@@ -185,7 +186,7 @@ class MemoryOwner:
 
     @locked
     def release(self, worker: int, why: str) -> list[str]:
-        """Give up ``worker``'s claims (it failed for good): other explorers may take its tasks."""
+        """Give up ``worker``'s claims (it failed for good, or is done): other explorers may take its tasks."""
         tasks = [t for t, c in self.claimed.items() if int(c["worker"]) == worker]
         for task in tasks:
             self.released.append({**self.claimed.pop(task), "task": task, "why": why})
