@@ -58,6 +58,21 @@ function suggestion (bot, name) {
 }
 
 /**
+ * Wait 10 physics ticks where the bot landed. Mineflayer runs no tick over an unloaded chunk, and
+ * after a long teleport (a resumed run going back to its saved position) on a busy server the
+ * chunks take seconds to come, longer than waitForTicks' own 5 s timeout: so wait for them first.
+ */
+async function settle (bot, target) {
+  try {
+    await bot.waitForChunksToLoad()
+  } catch (err) {
+    throw new Error(`hard reset: the chunks around ${target.x} ${target.y} ${target.z} did not arrive (${err.message}); ` +
+      'the server is overloaded: retry, or run it with a lower --time-scale')
+  }
+  await bot.waitForTicks(10)
+}
+
+/**
  * /tp and check it stuck: right after login the server may still send its own spawn position,
  * which would silently undo an early teleport.
  */
@@ -68,7 +83,7 @@ async function teleport (bot, target) {
   for (let attempt = 0; attempt < 3; attempt++) {
     bot.chat(`/tp ${bot.username} ${target.x} ${target.y} ${target.z}`)
     const arrived = await waitFor(bot, 'forcedMove', near, 4000).then(() => true, () => false)
-    await bot.waitForTicks(10)
+    await settle(bot, target)
     if (arrived && across()) return
   }
   throw new Error(`hard reset: teleport to ${target.x} ${target.y} ${target.z} was not applied (needs operator rights)`)
