@@ -38,6 +38,8 @@ from lifelong.host import default_workers, git_commit
 from lifelong.runs import CHECKPOINT_FILE, EVENTS_FILE, atomic_write_json
 
 DONE_FILE = "bench_run.json"     # written by the runner when a run's command exited 0
+SPENT_FILE = "bench_spent.json"  # a run's wall time so far over all calls (kept up while it runs)
+SPENT_EVERY_S = 30.0             # how often; a runner killed outright loses at most this much
 STDERR_LINES = 12                # how much of a failed run's stderr its failure reason quotes
 SIZES = ("small", "full")
 SIZE_ENV = "LIFELONG_BENCH_SIZE"
@@ -67,7 +69,9 @@ def lifelong_argv() -> list[str]:
 
 @dataclass
 class Outcome:
-    """What became of one run in this call: done (now), skipped (done before) or failed (why)."""
+    """What became of one run in this call: done (now), skipped (done before) or failed (why).
+    ``wall_s`` is the run's own wall time over every call that worked on it (a resumed run's
+    earlier calls included; a skipped run's from when it was done)."""
 
     run: str
     status: str
@@ -84,6 +88,12 @@ class GridResult:
     utilisation: dict[str, float] = field(default_factory=dict)
 
     @property
+    def runs_wall_s(self) -> float:
+        """The finished runs' own wall times summed: the grid's cost however many calls it took
+        (``wall_s`` is this call's alone, and a call that only skips finished runs takes none)."""
+        return round(sum(o.wall_s for o in self.outcomes if o.status in ("done", "skipped")), 1)
+
+    @property
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == "failed"]
 
@@ -96,6 +106,11 @@ def is_done(run_dir: Path, iterations: int) -> bool:
     """A run finished when its command exited 0 for at least ``iterations`` iterations."""
     path = run_dir / DONE_FILE
     return path.exists() and int(json.loads(path.read_text()).get("iterations", 0)) >= iterations
+
+
+def done_wall_s(run_dir: Path) -> float:
+    """The wall time a finished run took, over all its calls."""
+    return float(json.loads((run_dir / DONE_FILE).read_text()).get("wall_s", 0.0))
 
 
 def has_started(run_dir: Path) -> bool:
@@ -122,13 +137,22 @@ class _Running:
     def __init__(self, spec: Any, run_dir: Path, cmd: list[str], resumed: bool, env: dict[str, str]) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.spec, self.run_dir, self.cmd, self.resumed = spec, run_dir, cmd, resumed
-        self.t0 = time.perf_counter()
+        spent = run_dir / SPENT_FILE
+        self.before = float(json.loads(spent.read_text())["wall_s"]) if resumed and spent.exists() else 0.0
+        self.t0 = self.noted = time.perf_counter()
         with (run_dir / "bench.stdout").open("wb") as out, (run_dir / "bench.stderr").open("wb") as err:
             self.proc = subprocess.Popen(die_with_parent(cmd), stdout=out, stderr=err,
                                          stdin=subprocess.DEVNULL, env=env)
 
+    def spent(self) -> float:
+        """This run's wall time over all calls so far; written down, so a later call adds to it."""
+        self.noted = time.perf_counter()
+        wall = round(self.before + self.noted - self.t0, 1)
+        atomic_write_json(self.run_dir / SPENT_FILE, {"wall_s": wall})
+        return wall
+
     def finish(self, iterations: int) -> Outcome:
-        wall = round(time.perf_counter() - self.t0, 1)
+        wall = self.spent()
         if self.proc.returncode != 0:
             return Outcome(self.spec.name, "failed", wall, self.resumed,
                            f"exit {self.proc.returncode}\n{_tail(self.run_dir / 'bench.stderr')}")
@@ -163,7 +187,7 @@ def run_specs(specs: Sequence[Any], runs: Path, command: Command, iterations: in
                 spec = pending.pop(0)
                 run_dir = runs / spec.name
                 if is_done(run_dir, iterations):
-                    report(Outcome(spec.name, "skipped"))
+                    report(Outcome(spec.name, "skipped", done_wall_s(run_dir)))
                     continue
                 resume = has_started(run_dir)
                 running.append(_Running(spec, run_dir, command(spec, run_dir, resume), resume, env))
@@ -171,6 +195,8 @@ def run_specs(specs: Sequence[Any], runs: Path, command: Command, iterations: in
             if time.perf_counter() >= next_sample:
                 meter.sample()
                 next_sample = time.perf_counter() + 2.0
+            for job in [j for j in running if time.perf_counter() - j.noted >= SPENT_EVERY_S]:
+                job.spent()
             for job in [j for j in running if j.proc.poll() is not None]:
                 running.remove(job)
                 report(job.finish(iterations))
@@ -190,6 +216,7 @@ def _stop(running: list[_Running], grace_s: float = 30.0) -> None:
     server through its finally blocks) and wait for it; a later call resumes them."""
     for job in running:
         job.proc.terminate()
+        job.spent()
     deadline = time.monotonic() + grace_s
     for job in running:
         try:
@@ -296,7 +323,9 @@ def csv_text(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 # ---- recorded full-size results -------------------------------------------------------------
 
 def save_record(path: Path, payload: dict[str, Any], wall_s: float) -> dict[str, Any]:
-    """A full-size result kept next to its notebook: the data, the commit, the date, the wall time."""
+    """A full-size result kept next to its notebook: the data, the commit, the date, and its cost as
+    ``wall_s``: for a grid, its runs' own wall times summed (:attr:`GridResult.runs_wall_s`), which
+    holds however many calls finished it."""
     commit, dirty = git_commit()
     record = {"commit": commit, "dirty": dirty, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "wall_s": round(wall_s, 1), "cores": default_workers(), **payload}
@@ -312,4 +341,4 @@ def load_record(path: Path) -> dict[str, Any] | None:
 def record_line(record: dict[str, Any]) -> str:
     return (f"recorded full-size run: commit {str(record.get('commit'))[:10]}"
             f"{' (with uncommitted changes)' if record.get('dirty') else ''}, {record.get('date')}, "
-            f"wall time {record['wall_s'] / 3600:.2f} h on {record.get('cores')} cores")
+            f"{record['wall_s'] / 3600:.2f} h of the runs' own wall time on {record.get('cores')} cores")

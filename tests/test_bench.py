@@ -92,6 +92,12 @@ def test_runs_in_parallel_resumes_failures_and_keeps_the_others(tmp_path, fake):
     second = run_grid(grid, out, workers=2, command=fake)
     status = {o.run: o.status for o in second.outcomes}
     assert status.pop(failing) == "done" and set(status.values()) == {"skipped"}
+    # each run's own wall time holds across calls: the skipped keep theirs, the resumed one adds its first call's
+    before = {o.run: o.wall_s for o in first.outcomes}
+    after = {o.run: o.wall_s for o in second.outcomes}
+    assert {r: w for r, w in after.items() if r != failing} == {r: w for r, w in before.items() if r != failing}
+    assert after[failing] > before[failing] > 0
+    assert second.runs_wall_s == round(sum(after.values()), 1) and second.runs_wall_s > second.wall_s
     argv = [json.loads(line)["argv"] for line in (out / "runs" / failing / "argv.jsonl").read_text().splitlines()]
     assert "--resume" not in argv[0] and "--resume" in argv[1]
     rows = [r for r in bench.read_table(out) if r["run"] == failing]

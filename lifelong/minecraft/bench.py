@@ -253,7 +253,8 @@ def write_outputs(grid: Grid, out: Path, result: GridResult | None = None,
     record: dict[str, Any] = {"grid": asdict(grid), "runs": [s.name for s in grid.runs()],
                               "runs_dir": str(runs if runs is not None else out / "runs")}
     if result is not None:
-        record.update(wall_s=result.wall_s, workers=result.workers, utilisation=result.utilisation,
+        record.update(wall_s=result.wall_s, runs_wall_s=result.runs_wall_s, workers=result.workers,
+                      utilisation=result.utilisation,
                       outcomes=[asdict(o) for o in result.outcomes])
     atomic_write_json(out / "grid.json", record)
     return summary
