@@ -73,6 +73,9 @@ def test_unknown_names_list_the_valid_ones(tmp_path):
     assert not (tmp_path / "run").exists(), "nothing starts before the names are checked"
     with pytest.raises(ServerError, match="valid ones are grove, natural"):
         EmbeddedServer(world_dir=tmp_path / "w", world_style="flat")
+    result = runner.invoke(app, ["server", "start", "--world", str(tmp_path / "w"), "--world-style", "flat"])
+    assert result.exit_code != 0 and "valid ones are grove, natural" in " ".join(result.output.split())
+    assert not (tmp_path / "w").exists()
 
 
 # ---- each ablation's effect ----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from lifelong.cli import (
     skills,
     solve,
 )
+from lifelong.cli.common import exit_on_sigterm
 
 app.command("bench")(bench.bench_command)
 app.command("explore")(explore.explore)
@@ -37,18 +38,6 @@ app.add_typer(skills.app, name="skills")
 # --- end of command registration ---
 
 
-def _exit_on_sigterm() -> None:
-    """SIGTERM (``kill``, a scheduler, a container stopping) ends a command as Ctrl-C does: as an
-    exception, so ``finally`` blocks stop the embedded server a run started and close its files.
-    Python's default dies at once and leaves that server running with no owner."""
-    import signal
-
-    def on_term(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_term)
-
-
 def main() -> None:
     """Console-script entry point: library warnings (an index rebuilt, ...) print via rich."""
     import logging
@@ -59,5 +48,5 @@ def main() -> None:
 
     handler = RichHandler(console=err_console, show_time=False, show_path=False)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
-    _exit_on_sigterm()
+    exit_on_sigterm()
     app()

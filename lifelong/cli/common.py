@@ -120,3 +120,15 @@ def tracked(items: Iterable[T], description: str, total: int | None = None,
     """``items``, with a bar that advances as they are consumed (as :func:`progress_bar`)."""
     with _bar(console) as progress:
         yield from progress.track(items, total=total, description=description)
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM (``kill``, a scheduler, a container stopping) ends a command as Ctrl-C does: as an
+    exception (``SystemExit(143)``), so ``finally`` blocks stop the embedded server a run started
+    and close its files. Python's default dies at once and leaves that server running with no owner."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
-from lifelong.cli.common import console, err_console, print_json, settings_from, user_errors
+from lifelong.cli.common import (
+    console,
+    err_console,
+    exit_on_sigterm,
+    print_json,
+    settings_from,
+    user_errors,
+)
 from lifelong.minecraft.server import (
     DEFAULT_DIFFICULTY,
     DEFAULT_PORT,
@@ -71,6 +76,9 @@ def start(
     mobs: Annotated[bool, typer.Option("--mobs/--no-mobs", help="spawn animals and monsters")] = True,
     view_distance: Annotated[int, typer.Option(help="chunks sent around each player")] = DEFAULT_VIEW_DISTANCE,
     time_scale: TimeScaleOption = None,
+    world_style: Annotated[str | None, typer.Option(
+        help="'grove' (default for a new world: trees and an ore outcrop at spawn) or 'natural' (no such "
+        "guarantee, for benchmarks); a world keeps the style it was made with")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON")] = False,
 ) -> None:
     """Start the server; in the foreground (default) it runs until Ctrl-C or SIGTERM, then saves."""
@@ -78,7 +86,7 @@ def start(
     server = EmbeddedServer(world_dir=world, port=port, seed=seed, version=version,
                             difficulty=difficulty, daylight_cycle=daylight_cycle,
                             keep_inventory=keep_inventory, mobs=mobs, view_distance=view_distance,
-                            time_scale=scale)
+                            time_scale=scale, world_style=world_style)
     already = server.status(probe=False).running
     status = server.start(detach=detach)
     _show(status, as_json)
@@ -89,14 +97,11 @@ def start(
         return
     console.print("[dim]Ctrl-C saves the world and stops the server.[/]")
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    exit_on_sigterm()
     try:
         server.wait()
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, SystemExit):
+        pass  # Ctrl-C or SIGTERM: a deliberate stop, so save and exit 0
     finally:
         started = time.monotonic()
         server.stop()
