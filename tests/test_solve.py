@@ -248,6 +248,7 @@ def test_solve_a_small_task_in_a_new_world_end_to_end(tmp_path):
     assert [e["iteration"] for e in map(json.loads, (run / "events.jsonl").read_text().splitlines())
             if e["event"] == "step"] == [1, 2, 3]
     assert "craftCraftingTable" in result["new_skills"] and result["new_skills_stored"] is False
+    assert not list((run / "library").glob("skills/*"))  # --no-library: exploration's ablation, nothing stored
     assert result["reused_skills"] == [] and json.loads((run / "result.json").read_text())["success"] is True
 
 

@@ -32,6 +32,7 @@ from lifelong.minecraft import metrics
 from lifelong.minecraft.ablations import (
     AUTO,
     DEFAULT_WORLD,
+    NO_LIBRARY,
     RANDOM,
     AblationError,
     check_ablations,
@@ -421,7 +422,8 @@ def _solve(run: RunDir, meta: dict[str, Any], config: SolveConfig, settings: Set
         server.ensure_running()
         env = MinecraftEnv(server, timeout_s=config.program_timeout)
         world = minecraft_world(llm, library, run, env, curriculum=curriculum, seed=int(meta["seed"]),
-                                on_event=on_event, world_class=SolveWorld, store=source is not None)
+                                on_event=on_event, world_class=SolveWorld,
+                                ablations=() if source is not None else (NO_LIBRARY,))
         loop = Loop(world, run, rounds=config.rounds, on_event=on_event)
         if not run.resumed:
             run.log("solve_started", task=meta["task"], llm=meta["llm"], seed=meta["seed"],

@@ -109,13 +109,12 @@ def library_skills(library: SkillLibrary, task: str) -> dict[str, str]:
 
 
 class SolveWorld(MinecraftWorld):
-    """The Minecraft world for a solve session. Two differences from exploration: a subgoal that
+    """The Minecraft world for a solve session. One difference from exploration: a subgoal that
     comes back after a re-plan starts from its last failed round (its code, error and critique),
-    not from nothing; and without a library (``store=False``) nothing is stored or retrieved."""
+    not from nothing. (``--no-library`` is exploration's ablation of the same name.)"""
 
-    def __init__(self, *args: Any, store: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.keep = store
         self.last_failed: dict[str, dict[str, Any]] = {}
 
     def write(self, task: Task, history: list[Attempt]) -> list[str]:
@@ -130,9 +129,6 @@ class SolveWorld(MinecraftWorld):
                 keep = ("code", "error", "chat", "critique")
                 self.last_failed[task.name] = {k: a.evidence.get(k) for k in keep}
         return attempts
-
-    def store(self, task: Task, best: Attempt) -> str | None:
-        return super().store(task, best) if self.keep else None
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "last_failed": self.last_failed}
