@@ -125,6 +125,24 @@ def _flat(r: Record) -> str:
     return ", ".join(f"{k} {v}" for k, v in r.items() if isinstance(v, int | float | bool))
 
 
+def _scale(r: Record) -> str:
+    """Either measurement (``--only``) or both: Ray's cost per training, explorers' items an hour."""
+    parts = []
+    if "ray_overhead_pct_of_candidate" in r:
+        parts.append(f"K={r['samples']} on {r['cpus']} CPUs: local {r['local_wall_s']} s, Ray 1 node "
+                     f"{r['ray_1_node_wall_s']} s, 2 nodes {r['ray_2_node_wall_s']} s; Ray's cost "
+                     f"{r['ray_overhead_pct_of_candidate']} % of a candidate "
+                     f"({r['ray_overhead_pct_of_candidate_load_adjusted']} % load-adjusted, "
+                     f"{r['ray_in_task_overhead_pct_of_candidate']} % inside the task; goal < {r['goal_pct']} %)")
+    if "one_explorer_unique_items" in r:
+        sides = [k.removesuffix("_unique_items") for k in r if k.endswith("_unique_items")]
+        parts.append(f"{r['explorer_iterations_each']} rounds each at time scale {r['explorer_time_scale']:g}, "
+                     f"{r['explorer_backend']}: " + ", ".join(
+                         f"{side.replace('_', ' ')} {r[f'{side}_unique_items']} items in {r[f'{side}_wall_s']} s"
+                         for side in sides))
+    return "; ".join(parts)
+
+
 def _eureka(r: Record) -> str:
     return (f"{r['iteration_wall_s']} s for K={r['samples']} (target < {r['target_s']} s); "
             f"speedup {r['speedup']}x over sequential; load {r['load_avg_before']}-{r['load_avg_after']}")
@@ -183,6 +201,8 @@ ROWS: dict[str, Row] = {
                            "success with and without the library, beside Voyager's Table 2", _zero_shot),
     "deep_resource_bench": Row("one \"Mine 1 diamond ore\" program from spawn: the old "
                                "explore-down/explore-side plans vs the shaft and tunnel", _flat),
+    "scale_bench": Row("scaling out: K Eureka candidates on the local pool vs Ray (1 and 2 nodes on this "
+                       "machine); Minecraft explorers sharing one library, 1 vs 2", _scale),
     "web_bench": Row("`lifelong serve` at 10k skills: time to first byte of pages and search", _web),
 }
 
