@@ -52,6 +52,32 @@ def wait_into_next_task(worker_run: Path, proc: subprocess.Popen, log: Path) -> 
     time.sleep(2)
 
 
+def check_web_view(root: Path, library: Path, embedder) -> None:
+    """`lifelong serve --runs ROOT` lists the fleet and each explorer; the fleet's page links them
+    and shows their lifecycle; a skill links the explorer run that verified it."""
+    import httpx
+    from web_support import serving
+
+    from lifelong.library import SkillLibrary
+    from lifelong.web import ServeConfig, create_app
+
+    skills = SkillLibrary(library, embedder=embedder)
+    site = create_app(ServeConfig(library=library, runs=root), skills)
+    with serving(site) as url, httpx.Client(base_url=url, timeout=60) as client:
+        listing = client.get("/runs").text
+        assert all(f'href="/runs/run@worker-{i}"' in listing for i in (0, 1)) and 'href="/runs/run"' in listing
+        fleet = client.get("/runs/run").text
+        assert "2 explorers" in fleet and 'href="/runs/run@worker-1"' in fleet
+        assert "explorer 2 failed" in fleet and "restarted" in fleet and "signal 9" in fleet
+        assert client.get("/runs/run/items.svg").status_code == 200
+        explorer = client.get("/runs/run@worker-0")
+        assert explorer.status_code == 200 and 'id="iteration-1"' in explorer.text
+        assert client.get("/runs/run@worker-2").status_code == 404  # it never ran
+        assert client.get("/runs/run@..").status_code == 404
+        name = skills.names()[0]
+        assert 'href="/runs/run@worker-' in client.get(f"/skills/{name}").text
+
+
 def in_progress(worker_run: Path) -> list[str]:
     """The claimed task an explorer's checkpoint holds in progress (none, or one)."""
     checkpoint = json.loads((worker_run / "checkpoint.json").read_text())
@@ -91,7 +117,7 @@ def check_sharing(run: Path, library: Path, workers: list[int]) -> None:
 @pytest.mark.slow
 @pytest.mark.minecraft
 @pytest.mark.timeout(600)
-def test_local_explorers_share_a_library_survive_kill_9_and_a_failed_one(tmp_path):
+def test_local_explorers_share_a_library_survive_kill_9_and_a_failed_one(tmp_path, embedder):
     run, library, log = tmp_path / "run", tmp_path / "library", tmp_path / "explore.log"
     (run / "worker-2").mkdir(parents=True)
     (run / "worker-2" / "world").write_text("not a folder")  # explorer 2 cannot start its server
@@ -128,6 +154,7 @@ def test_local_explorers_share_a_library_survive_kill_9_and_a_failed_one(tmp_pat
     assert data["iterations"] == 8 and data["unique_items_count"] >= max(
         w["unique_items_count"] for w in data["workers"].values())
     assert data["skills_learned"] == len(list((library / "skills").iterdir())) and data["unique_items_per_hour"] > 0
+    check_web_view(tmp_path, library, embedder)
 
 
 @pytest.mark.slow

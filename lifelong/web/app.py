@@ -212,7 +212,7 @@ def _run_pages(app: FastAPI, site: Site, page: Any) -> None:
     @app.get("/runs/{run_id}/items.svg")
     def items_chart(run_id: str) -> Response:
         data = site.run(run_id)
-        if data["kind"] != "minecraft":
+        if data["kind"] not in ("minecraft", "fleet"):
             raise NotFound(f"run {run_id} is not a Minecraft run")
         return _svg(data, "items", lambda: charts.items_svg(data["report"]))
 

@@ -9,6 +9,10 @@ A run is a folder directly under the runs root holding ``events.jsonl`` or ``che
   ``result.json`` with the verdict and the reflection), ``prompts/``, ``final/`` and
   ``results.json`` (``lifelong.robotics.eureka``).
 
+A fleet (``lifelong explore --workers N``) is a folder with ``fleet.json``, its explorers' runs
+in ``worker-<i>/``; it is listed as one run of kind ``fleet`` (the explorers' aggregate report and
+lifecycle), and each explorer as a Minecraft run with the id ``FLEET@worker-<i>``.
+
 Run ids are folder names and are checked against a strict pattern and the actual listing before
 any path is built from them, so no URL can name a file outside the runs root. Details are cached
 per run until its event log or checkpoint changes.
@@ -36,6 +40,10 @@ CANDIDATE_RE = re.compile(r"^r(\d{1,6})_k(\d{1,6})$")
 #   name: ['0.1', '0.2', ...], Max: 0.2, Mean: 0.15, Min: 0.1
 CURVE_LINE = re.compile(r"^(?P<name>[^\n:]+): \[(?P<points>[^\]\n]*)\], Max: ", re.MULTILINE)
 SCORE_SUFFIX = " (task score)"
+FLEET_FILE = "fleet.json"                 # lifelong.minecraft.fleet: a parent of explorer runs
+WORKER_RE = re.compile(r"^worker-\d{1,4}$")
+WORKER_SEP = "@"                          # FLEET@worker-<i>: an explorer of a fleet
+FLEET_EVENTS = ("worker_started", "worker_restarted", "worker_failed", "worker_done")
 
 
 class RunNotFound(LookupError):
@@ -134,7 +142,17 @@ class Runs:
         for entry in os.scandir(self.root):
             if RUN_ID_RE.match(entry.name) and entry.is_dir() and self._is_run(Path(entry.path)):
                 found.append((_stamp(Path(entry.path) / EVENTS_FILE)[0], entry.name))
+                found += [(_stamp(w / EVENTS_FILE)[0], f"{entry.name}{WORKER_SEP}{w.name}")
+                          for w in self._workers(Path(entry.path))]
         return [name for _, name in sorted(found, reverse=True)]
+
+    def _workers(self, fleet: Path) -> list[Path]:
+        """A fleet's explorer runs, in index order ([] for any other run)."""
+        if not (fleet / FLEET_FILE).is_file():
+            return []
+        found = [Path(e.path) for e in os.scandir(fleet) if WORKER_RE.match(e.name) and e.is_dir()
+                 and not e.is_symlink() and self._is_run(Path(e.path))]
+        return sorted(found, key=lambda p: int(p.name.split("-")[1]))
 
     @staticmethod
     def _is_run(path: Path) -> bool:
@@ -142,12 +160,18 @@ class Runs:
 
     def path(self, run_id: str) -> Path:
         """The folder of ``run_id``; :class:`RunNotFound` for anything that is not a run here."""
-        if not RUN_ID_RE.match(run_id or "") or run_id in (".", ".."):
+        parent, _, worker = (run_id or "").partition(WORKER_SEP)
+        if not RUN_ID_RE.match(parent) or parent in (".", ".."):
             raise RunNotFound(run_id)
-        path = self.root / run_id
+        path = self.root / parent
         if not path.is_dir() or path.is_symlink() or not self._is_run(path):
             raise RunNotFound(run_id)
-        return path
+        if not worker:
+            return path
+        found = next((w for w in self._workers(path) if w.name == worker), None)
+        if found is None:
+            raise RunNotFound(run_id)
+        return found
 
     def find(self, recorded: str | None) -> str | None:
         """The id of the run a skill's evidence names (an absolute path, a path relative to where
@@ -161,10 +185,11 @@ class Runs:
                 rel = candidate.resolve().relative_to(root)
             except (ValueError, OSError):
                 continue
-            if len(rel.parts) == 1:
+            if len(rel.parts) in (1, 2):  # a run, or an explorer of a fleet
+                run_id = WORKER_SEP.join(rel.parts)
                 try:
-                    self.path(rel.parts[0])
-                    return rel.parts[0]
+                    self.path(run_id)
+                    return run_id
                 except RunNotFound:
                     continue
         return None
@@ -172,6 +197,8 @@ class Runs:
     # ---- reading runs -------------------------------------------------------------------------
 
     def kind(self, path: Path) -> str:
+        if (path / FLEET_FILE).is_file():
+            return "fleet"
         if (path / "candidates").is_dir() or (path / "results.json").is_file() or (path / "prompts").is_dir():
             return "eureka"
         if (path / "run.json").is_file():
@@ -192,7 +219,7 @@ class Runs:
             if cached and cached[0] == stamp:
                 return cached[1]
         kind = self.kind(path)
-        readers = {"minecraft": self._minecraft, "eureka": self._eureka}
+        readers = {"minecraft": self._minecraft, "eureka": self._eureka, "fleet": lambda p: self._fleet(run_id, p)}
         data = {"id": run_id, "kind": kind, **self._common(path), **readers.get(kind, lambda p: {})(path)}
         with self._lock:
             self._cache[run_id] = (stamp, data)
@@ -244,6 +271,20 @@ class Runs:
                  f"{report['skills_learned']} skills")
         return {"title": title, "report": report, "rounds": [rounds[i] for i in sorted(rounds)],
                 "contexts": contexts, "stored": stored, "meta": meta, "iterations": report["iterations"]}
+
+    def _fleet(self, run_id: str, path: Path) -> dict[str, Any]:
+        """The explorers' aggregate report (fleet rounds in time order), each explorer's line and
+        the lifecycle: started, restarted, failed, done."""
+        report = metrics.compute(path)
+        workers = [{"id": f"{run_id}{WORKER_SEP}{w.name}", "name": w.name, **{
+            k: report["workers"].get(w.name, {}).get(k) for k in ("iterations", "unique_items_count",
+                                                                  "skills_learned")}}
+                   for w in self._workers(path)]
+        lifecycle = [e for e in self._read_events(path) if e.get("event") in FLEET_EVENTS]
+        title = (f"{len(workers)} explorers: {report['iterations']} rounds, {report['unique_items_count']} "
+                 f"items, {report['skills_learned']} skills")
+        return {"title": title, "report": report, "workers": workers, "lifecycle": lifecycle,
+                "meta": _read_json(path / FLEET_FILE) or {}, "iterations": report["iterations"]}
 
     @staticmethod
     def _read_events(path: Path) -> list[dict[str, Any]]:
